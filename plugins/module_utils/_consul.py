@@ -1,0 +1,121 @@
+# Copyright (c) 2026, swarmops.cluster developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one way our modules talk to Consul: a py-consul client factory and KV
+helpers whose failures say which key, which address and why."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible_collections.swarmops.cluster.plugins.module_utils._common import (
+    MissingLibraryError,
+    SwarmOpsError,
+)
+
+try:
+    import consul
+    import requests
+except ImportError as _exc:  # pragma: no cover - exercised on hosts without the library
+    consul = None
+    requests = None
+    CONSUL_IMPORT_ERROR: str | None = str(_exc)
+else:
+    CONSUL_IMPORT_ERROR = None
+
+CONSUL_ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
+    "consul_host": {"type": "str"},
+    "consul_port": {"type": "int", "default": 8500},
+    "consul_scheme": {"type": "str", "default": "http", "choices": ["http", "https"]},
+    "consul_token": {"type": "str", "no_log": True},
+    "consul_validate_certs": {"type": "bool", "default": True},
+    "consul_ca_path": {"type": "path"},
+}
+
+
+class ConsulEndpoint:
+    """Where and how to reach a Consul agent's HTTP API."""
+
+    def __init__(
+        self,
+        host: str,
+        *,
+        port: int = 8500,
+        scheme: str = "http",
+        token: str | None = None,
+        validate_certs: bool = True,
+        ca_path: str | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.scheme = scheme
+        self.token = token
+        self.verify: bool | str = ca_path if (validate_certs and ca_path) else validate_certs
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any], default_host: str = "127.0.0.1") -> ConsulEndpoint:
+        return cls(
+            host=params.get("consul_host") or default_host,
+            port=params.get("consul_port") or 8500,
+            scheme=params.get("consul_scheme") or "http",
+            token=params.get("consul_token"),
+            validate_certs=params.get("consul_validate_certs", True),
+            ca_path=params.get("consul_ca_path"),
+        )
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}"
+
+
+class ConsulClient:
+    """A thin wrapper over ``consul.Consul`` that turns library errors into
+    messages naming the Consul address and the key or operation."""
+
+    def __init__(self, endpoint: ConsulEndpoint) -> None:
+        if consul is None:
+            raise MissingLibraryError("py-consul", CONSUL_IMPORT_ERROR or "import failed")
+        self.endpoint = endpoint
+        self.api = consul.Consul(
+            host=endpoint.host,
+            port=endpoint.port,
+            scheme=endpoint.scheme,
+            token=endpoint.token,
+            verify=endpoint.verify,
+        )
+
+    def _fail(self, what: str, exc: Exception) -> SwarmOpsError:
+        where = self.endpoint.url
+        if isinstance(exc, consul.ACLPermissionDenied):
+            return SwarmOpsError(
+                f"Consul at {where} denied {what}: the token lacks that permission (403). "
+                "Use a token whose policy grants it.",
+                consul_url=where,
+            )
+        if isinstance(exc, requests.exceptions.RequestException):
+            return SwarmOpsError(f"cannot reach Consul at {where} for {what}: {exc}", consul_url=where)
+        return SwarmOpsError(f"Consul at {where} failed {what}: {exc}", consul_url=where)
+
+    def leader(self) -> str:
+        """The leader's RPC address, or an empty string while there is none."""
+        try:
+            return self.api.status.leader() or ""
+        except (consul.ConsulException, requests.exceptions.RequestException) as exc:
+            raise self._fail("the leader query (/v1/status/leader)", exc) from exc
+
+    def kv_get(self, key: str) -> str | None:
+        try:
+            _index, entry = self.api.kv.get(key)
+        except (consul.ConsulException, requests.exceptions.RequestException) as exc:
+            raise self._fail(f"read of key {key!r}", exc) from exc
+        if entry is None or entry.get("Value") is None:
+            return None
+        return entry["Value"].decode("utf-8")
+
+    def kv_put(self, key: str, value: str) -> None:
+        try:
+            ok = self.api.kv.put(key, value)
+        except (consul.ConsulException, requests.exceptions.RequestException) as exc:
+            raise self._fail(f"write of key {key!r}", exc) from exc
+        if not ok:
+            raise SwarmOpsError(f"Consul at {self.endpoint.url} did not store key {key!r}")

@@ -1,0 +1,61 @@
+# Copyright (c) 2026, swarmops.cluster developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one way our modules talk to a Docker engine: the Docker SDK client factory."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ansible_collections.swarmops.cluster.plugins.module_utils._common import (
+    MissingLibraryError,
+    SwarmOpsError,
+)
+
+try:
+    import docker
+    from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+except ImportError as _exc:  # pragma: no cover - exercised on hosts without the SDK
+    docker = None
+    DOCKER_IMPORT_ERROR: str | None = str(_exc)
+
+    class DockerException(Exception):  # type: ignore[no-redef]
+        """Stand-in so that ``except`` clauses work when the SDK is missing."""
+
+    APIError = NotFound = ImageNotFound = DockerException  # type: ignore[misc]
+else:
+    DOCKER_IMPORT_ERROR = None
+
+DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
+
+DOCKER_ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
+    "docker_host": {"type": "str"},
+    "docker_timeout": {"type": "int", "default": 60},
+}
+
+
+def docker_url(params: dict[str, Any]) -> str:
+    """The engine address: the option, else ``DOCKER_HOST``, else the local socket."""
+    return params.get("docker_host") or os.environ.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST
+
+
+def docker_client(params: dict[str, Any]) -> Any:
+    """Return a connected ``docker.DockerClient`` or raise a message naming the engine."""
+    if docker is None:
+        raise MissingLibraryError("docker", DOCKER_IMPORT_ERROR or "import failed")
+    url = docker_url(params)
+    try:
+        client = docker.DockerClient(base_url=url, timeout=params.get("docker_timeout") or 60)
+        client.ping()
+    except DockerException as exc:
+        raise SwarmOpsError(
+            f"cannot reach the Docker engine at {url}: {exc}. Is dockerd running, and may this user open its socket?",
+            docker_host=url,
+        ) from exc
+    return client
+
+
+def docker_error(action: str, exc: Exception) -> SwarmOpsError:
+    """Wrap a Docker API failure in a message that names the step."""
+    explanation = getattr(exc, "explanation", None) or str(exc)
+    return SwarmOpsError(f"Docker engine refused to {action}: {explanation}")
