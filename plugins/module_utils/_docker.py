@@ -19,12 +19,37 @@ except ImportError as _exc:  # pragma: no cover - exercised on hosts without the
     docker = None
     DOCKER_IMPORT_ERROR: str | None = str(_exc)
 
+    # Stand-ins with the SDK's class hierarchy, so that ``except`` clauses work (and keep their
+    # meaning and order) when the SDK is missing.
     class DockerException(Exception):  # type: ignore[no-redef]
-        """Stand-in so that ``except`` clauses work when the SDK is missing."""
+        """Stand-in for ``docker.errors.DockerException``."""
 
-    APIError = NotFound = ImageNotFound = DockerException  # type: ignore[misc]
+    class APIError(DockerException):  # type: ignore[no-redef]
+        """Stand-in for ``docker.errors.APIError``."""
+
+    class NotFound(APIError):  # type: ignore[no-redef]
+        """Stand-in for ``docker.errors.NotFound``."""
+
+    class ImageNotFound(NotFound):  # type: ignore[no-redef]
+        """Stand-in for ``docker.errors.ImageNotFound``."""
+
 else:
     DOCKER_IMPORT_ERROR = None
+
+# The SDK's exception classes are re-exported, so that the other module_utils catch them without
+# importing the SDK (or its stand-ins) themselves.
+__all__ = [
+    "DEFAULT_DOCKER_HOST",
+    "DOCKER_ARGUMENT_SPEC",
+    "DOCKER_IMPORT_ERROR",
+    "APIError",
+    "DockerException",
+    "ImageNotFound",
+    "NotFound",
+    "docker_client",
+    "docker_error",
+    "docker_url",
+]
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 

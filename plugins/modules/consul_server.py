@@ -19,7 +19,7 @@ description:
   - Waits until the cluster has elected a leader, and fails with what to check
     when it does not within O(leader_timeout).
 author:
-  - swarmops.cluster developers
+  - swarmops.cluster developers (@swarmops)
 extends_documentation_fragment:
   - swarmops.cluster.connection
   - swarmops.cluster.connection.attributes
