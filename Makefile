@@ -1,0 +1,55 @@
+# swarmops.cluster: two commands for a fresh machine.
+#   make lab    brings up the local lab cluster (installs and starts what it needs)
+#   make test   runs the whole test suite
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+.PHONY: help deps lab lab-destroy test lint unit sanity integration molecule build
+
+help:
+	@echo "make lab          bring up the local lab cluster (Docker-in-Docker) and print its summary"
+	@echo "make lab-destroy  remove the lab's containers, volumes, network and secrets"
+	@echo "make test         run the whole test suite (lint, sanity, unit, integration, molecule)"
+
+$(VENV)/.installed: requirements.txt requirements-test.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-test.txt
+	touch $@
+
+.collections/ansible_collections/swarmops/cluster:
+	mkdir -p $(@D)
+	ln -sfn ../../.. $@
+
+deps: $(VENV)/.installed .collections/ansible_collections/swarmops/cluster
+
+lab: deps
+	lab/up.sh
+
+lab-destroy:
+	lab/destroy.sh
+
+test: deps
+	tests/run.sh
+
+lint: deps
+	tests/run.sh lint
+
+unit: deps
+	tests/run.sh unit
+
+sanity: deps
+	tests/run.sh sanity
+
+integration: deps
+	tests/run.sh integration
+
+molecule: deps
+	tests/run.sh molecule
+
+build: deps
+	ansible-galaxy collection build --force --output-path .lab/dist

@@ -1,0 +1,345 @@
+#!/usr/bin/env bash
+# Build the lab's offline images (there is no image registry here) and save them
+# as `docker save` archives.
+#
+#   lab/build-images.sh [--force] [IMAGE...]
+#
+#   IMAGE     any of: lab-node app-base consul (default: all three)
+#   --force   rebuild the images even when they exist
+#
+# Images (each built only when `docker image inspect` does not find it):
+#   swarmops/lab-node:bookworm  debootstrap'ed bookworm with dockerd: a lab "host"
+#   swarmops/app-base:bookworm  debootstrap'ed bookworm with python3 only
+#   swarmops/consul:1.8.7       Consul 1.8.7 from Debian bullseye's .deb, FROM scratch
+#
+# Archives: ${SWARMOPS_LAB_DIR:-<repo>/.lab}/images/<name>-<tag>.tar, with the image
+# ID they hold in <name>-<tag>.id next to them; rewritten only when missing or when
+# the image ID differs. Downloads are cached in ${SWARMOPS_LAB_DIR}/cache/.
+#
+# Environment:
+#   SWARMOPS_LAB_DIR        lab state directory (default <repo>/.lab)
+#   SWARMOPS_DEBIAN_MIRROR  Debian mirror (default: the machine's apt sources)
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "${SCRIPT_DIR}/.." && pwd)"
+LAB_DIR="${SWARMOPS_LAB_DIR:-${REPO_ROOT}/.lab}"
+IMAGES_DIR="${LAB_DIR}/images"
+CACHE_DIR="${LAB_DIR}/cache"
+readonly SCRIPT_DIR REPO_ROOT LAB_DIR IMAGES_DIR CACHE_DIR
+
+readonly SUITE=bookworm
+readonly NODE_IMAGE=swarmops/lab-node:bookworm
+readonly APP_IMAGE=swarmops/app-base:bookworm
+readonly CONSUL_IMAGE=swarmops/consul:1.8.7
+readonly CONSUL_VERSION=1.8.7
+readonly CONSUL_SUITE=bullseye
+readonly NODE_PACKAGES=python3,python3-venv,docker.io,iproute2,iptables,procps,ca-certificates
+readonly APP_PACKAGES=python3
+readonly KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+readonly STD_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# The node's default command. Callers normally pass their own (see lab/README or
+# the report); this default keeps each node's cgroups apart via its hostname.
+# shellcheck disable=SC2016 # $(hostname) is for the container's sh, not this script
+readonly NODE_CMD='["/bin/sh","-c","exec dockerd --host=unix:///var/run/docker.sock --cgroup-parent=/swarmops-lab-$(hostname)"]'
+
+FORCE=0
+WORK_DIR=""
+MIRROR=""
+
+say() { printf 'lab: %s\n' "$*"; }
+die() { printf 'lab: ERROR: %s\n' "$*" >&2; exit 1; }
+
+usage() {
+  sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
+}
+
+# ---------------------------------------------------------------- plumbing
+
+# Unmount whatever a failed debootstrap left mounted below WORK_DIR, then remove it
+# without crossing into other file systems.
+cleanup() {
+  [[ -n "$WORK_DIR" && -d "$WORK_DIR" ]] || return 0
+  local mnt
+  while read -r mnt; do
+    umount -l "$mnt" 2>/dev/null || true
+  done < <(awk -v d="$WORK_DIR/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r)
+  rm -rf --one-file-system "$WORK_DIR"
+}
+
+require_tools() {
+  local tool missing=()
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+  done
+  ((${#missing[@]} == 0)) || die "missing tools: ${missing[*]} (on Debian: apt-get install -y debootstrap)"
+}
+
+image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
+image_id() { docker image inspect --format '{{.Id}}' "$1"; }
+image_size() { docker image inspect --format '{{.Size}}' "$1" | awk '{ printf "%.0f MB", $1 / 1000000 }'; }
+
+# swarmops/lab-node:bookworm -> lab-node-bookworm
+archive_name() {
+  local ref="${1#*/}"
+  printf '%s\n' "${ref/:/-}"
+}
+
+# Print how long the command took ("lab: <what> took 12s").
+timed() {
+  local what="$1" start=$SECONDS
+  shift
+  "$@"
+  say "${what} took $((SECONDS - start))s"
+}
+
+# The Debian mirror this machine's apt already uses (deb822 or one-line format).
+detect_mirror() {
+  local uri=""
+  if [[ -n "${SWARMOPS_DEBIAN_MIRROR:-}" ]]; then
+    uri="$SWARMOPS_DEBIAN_MIRROR"
+  else
+    uri="$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null \
+      | awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i ~ /\/debian\/?$/) { print $i; exit } }')"
+    if [[ -z "$uri" ]]; then
+      uri="$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
+        | awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\/.*\/debian\/?$/) { print $i; exit } }')"
+    fi
+  fi
+  printf '%s\n' "${uri:-http://deb.debian.org/debian}"
+}
+
+lock_lab_dir() {
+  mkdir -p "$LAB_DIR" "$IMAGES_DIR" "$CACHE_DIR"
+  exec 9>"${LAB_DIR}/.build-images.lock"
+  if ! flock -n 9; then
+    say "another build-images.sh holds ${LAB_DIR}/.build-images.lock; waiting (at most 30 min)"
+    flock -w 1800 9 || die "gave up waiting for ${LAB_DIR}/.build-images.lock"
+  fi
+}
+
+# ---------------------------------------------------------------- rootfs images
+
+debootstrap_rootfs() {
+  local packages="$1" root="$2"
+  mkdir -p "${CACHE_DIR}/debootstrap"
+  debootstrap --variant=minbase --include="$packages" \
+    --cache-dir="${CACHE_DIR}/debootstrap" \
+    "$SUITE" "$root" "$MIRROR" >"${root}.log" 2>&1 || {
+    tail -n 20 "${root}.log" | sed 's/^/lab:   /' >&2
+    die "debootstrap of ${SUITE} (${packages}) failed; full log above ends with the lines shown"
+  }
+}
+
+# Drop what only costs size: package caches, apt lists, docs; and the build
+# host's identity (docker provides /etc/hostname, hosts and resolv.conf at run time).
+trim_rootfs() {
+  local root="$1"
+  rm -rf "${root}"/var/cache/apt/archives/*.deb "${root}"/var/cache/apt/*.bin \
+    "${root}"/var/lib/apt/lists/* "${root}"/usr/share/man/* "${root}"/usr/share/info/* \
+    "${root}"/var/log/*.log "${root}"/var/log/apt/*
+  find "${root}/usr/share/locale" -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} + 2>/dev/null || true
+  find "${root}/usr/share/doc" -type f ! -name copyright -delete 2>/dev/null || true
+  : >"${root}/etc/resolv.conf"
+  printf 'localhost\n' >"${root}/etc/hostname"
+}
+
+import_rootfs() {
+  local root="$1" image="$2"
+  shift 2
+  tar --numeric-owner -C "$root" -c . | docker import "$@" - "$image" >/dev/null
+}
+
+build_rootfs_image() {
+  local image="$1" packages="$2" root
+  shift 2
+  root="${WORK_DIR}/$(archive_name "$image")"
+  say "building ${image}: debootstrap --variant=minbase ${SUITE} with ${packages} (mirror ${MIRROR})"
+  timed "debootstrap for ${image}" debootstrap_rootfs "$packages" "$root"
+  trim_rootfs "$root"
+  timed "docker import of ${image}" import_rootfs "$root" "$image" "$@"
+  rm -rf --one-file-system "$root"
+}
+
+build_lab_node() {
+  build_rootfs_image "$NODE_IMAGE" "$NODE_PACKAGES" \
+    --message "swarmops lab node: debootstrap ${SUITE} minbase + ${NODE_PACKAGES}" \
+    --change "ENV PATH=${STD_PATH}" \
+    --change 'ENV LANG=C.UTF-8' \
+    --change 'LABEL org.opencontainers.image.title=swarmops-lab-node' \
+    --change "LABEL org.opencontainers.image.version=${SUITE}" \
+    --change 'VOLUME /var/lib/docker' \
+    --change "CMD ${NODE_CMD}"
+}
+
+build_app_base() {
+  build_rootfs_image "$APP_IMAGE" "$APP_PACKAGES" \
+    --message "swarmops app base: debootstrap ${SUITE} minbase + ${APP_PACKAGES}" \
+    --change "ENV PATH=${STD_PATH}" \
+    --change 'ENV LANG=C.UTF-8' \
+    --change 'LABEL org.opencontainers.image.title=swarmops-app-base' \
+    --change "LABEL org.opencontainers.image.version=${SUITE}" \
+    --change 'CMD ["python3"]'
+}
+
+# ---------------------------------------------------------------- consul image
+
+# Consul 1.8.7 is in Debian bullseye only: download its .deb through a private
+# apt configuration (the machine's own apt sources stay untouched). Cached.
+fetch_consul_deb() {
+  local dir="${CACHE_DIR}/consul" deb apt_dir
+  mkdir -p "$dir"
+  deb="$(find "$dir" -maxdepth 1 -name "consul_${CONSUL_VERSION}*_amd64.deb" -print -quit)"
+  if [[ -n "$deb" ]]; then
+    printf '%s\n' "$deb"
+    return
+  fi
+  apt_dir="${WORK_DIR}/apt-${CONSUL_SUITE}"
+  mkdir -p "${apt_dir}/lists/partial" "${apt_dir}/cache/archives/partial"
+  printf 'deb [signed-by=%s] %s %s main\n' "$KEYRING" "$MIRROR" "$CONSUL_SUITE" >"${apt_dir}/sources.list"
+  local apt_opts=(
+    -o "Dir::Etc::sourcelist=${apt_dir}/sources.list"
+    -o Dir::Etc::sourceparts=-
+    -o "Dir::State::Lists=${apt_dir}/lists"
+    -o "Dir::Cache=${apt_dir}/cache"
+    -o APT::Sandbox::User=root
+  )
+  say "downloading consul ${CONSUL_VERSION} from ${MIRROR} ${CONSUL_SUITE} (private apt lists in a temp dir)" >&2
+  apt-get -q "${apt_opts[@]}" update >"${apt_dir}/update.log" 2>&1 \
+    || { cat "${apt_dir}/update.log" >&2; die "apt-get update for ${CONSUL_SUITE} failed"; }
+  (cd "$dir" && apt-get -q "${apt_opts[@]}" download "consul=${CONSUL_VERSION}*" >&2) \
+    || die "apt-get download consul=${CONSUL_VERSION}* from ${CONSUL_SUITE} failed"
+  deb="$(find "$dir" -maxdepth 1 -name "consul_${CONSUL_VERSION}*_amd64.deb" -print -quit)"
+  [[ -n "$deb" ]] || die "apt-get download left no consul_${CONSUL_VERSION}*.deb in ${dir}"
+  printf '%s\n' "$deb"
+}
+
+# Absolute paths of the shared libraries (and loader) a binary needs.
+shared_libs() {
+  ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// { print $3; next } $1 ~ /^\// { print $1 }'
+}
+
+# A FROM-scratch root: the consul binary, exactly the libraries ldd lists, and the
+# few files glibc and Consul look for (users, NSS config, /tmp, /consul/*).
+stage_consul_rootfs() {
+  local deb="$1" rootfs="$2" extract="${WORK_DIR}/consul-deb" lib
+  dpkg-deb -x "$deb" "$extract"
+  install -D -m 0755 "${extract}/usr/bin/consul" "${rootfs}/bin/consul"
+  while read -r lib; do
+    install -D -m 0755 "$(readlink -f "$lib")" "${rootfs}${lib}"
+  done < <(shared_libs "${extract}/usr/bin/consul")
+  install -d -m 1777 "${rootfs}/tmp"
+  install -d -m 0755 "${rootfs}/consul/data" "${rootfs}/consul/config" "${rootfs}/etc"
+  printf 'root:x:0:0:root:/root:/bin/false\nconsul:x:100:1000:consul:/consul:/bin/false\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' \
+    >"${rootfs}/etc/passwd"
+  printf 'root:x:0:\nconsul:x:1000:\nnogroup:x:65534:\n' >"${rootfs}/etc/group"
+  printf 'passwd: files\ngroup: files\nhosts: files dns\n' >"${rootfs}/etc/nsswitch.conf"
+  cp "${extract}/usr/share/doc/consul/copyright" "${rootfs}/consul/COPYRIGHT" 2>/dev/null || true
+}
+
+build_consul() {
+  local deb context="${WORK_DIR}/consul-context"
+  deb="$(fetch_consul_deb)"
+  dpkg-deb -f "$deb" Version | grep -q "^${CONSUL_VERSION}" \
+    || die "${deb} is not consul ${CONSUL_VERSION}"
+  say "building ${CONSUL_IMAGE} FROM scratch from $(basename "$deb")"
+  stage_consul_rootfs "$deb" "${context}/rootfs"
+  local no_cache=()
+  ((FORCE == 0)) || no_cache=(--no-cache)
+  DOCKER_BUILDKIT=0 docker build -q --force-rm "${no_cache[@]}" \
+    --build-arg "CONSUL_VERSION=${CONSUL_VERSION}" \
+    --build-arg "CONSUL_DEB=$(basename "$deb")" \
+    -f "${SCRIPT_DIR}/images/consul/Dockerfile" -t "$CONSUL_IMAGE" "$context" \
+    >"${WORK_DIR}/consul-build.log" 2>&1 || {
+    sed 's/^/lab:   /' "${WORK_DIR}/consul-build.log" >&2
+    die "docker build of ${CONSUL_IMAGE} failed"
+  }
+  docker run --rm --network none "$CONSUL_IMAGE" version | grep -q "^Consul v${CONSUL_VERSION}" \
+    || die "${CONSUL_IMAGE} does not run 'consul version' as Consul v${CONSUL_VERSION}"
+}
+
+# ---------------------------------------------------------------- driver
+
+# After --force the previous image is untagged: remove it unless a container
+# still uses it (docker refuses then, and it stays until that container is gone).
+remove_replaced_image() {
+  local image="$1" old_id="$2"
+  [[ -n "$old_id" && "$old_id" != "$(image_id "$image")" ]] || return 0
+  if docker image rm "$old_id" >/dev/null 2>&1; then
+    say "removed the replaced ${image} (${old_id:7:12})"
+  else
+    say "kept the replaced ${image} (${old_id:7:12}): still in use"
+  fi
+}
+
+ensure_image() {
+  local image="$1" builder="$2" old_id=""
+  if image_exists "$image"; then
+    if ((FORCE == 0)); then
+      say "${image} exists ($(image_size "$image")); not rebuilding (use --force to rebuild)"
+      return
+    fi
+    old_id="$(image_id "$image")"
+  fi
+  timed "building ${image}" "$builder"
+  say "built ${image} ($(image_size "$image"))"
+  remove_replaced_image "$image" "$old_id"
+}
+
+ensure_archive() {
+  local image="$1" name id tar id_file
+  name="$(archive_name "$image")"
+  tar="${IMAGES_DIR}/${name}.tar"
+  id_file="${IMAGES_DIR}/${name}.id"
+  id="$(image_id "$image")"
+  if [[ -s "$tar" && -r "$id_file" && "$(cat "$id_file")" == "$id" ]]; then
+    say "${tar} is current (${id:7:12})"
+    return
+  fi
+  rm -f "$id_file"
+  docker save -o "${tar}.partial" "$image"
+  chmod 0644 "${tar}.partial"
+  mv -f "${tar}.partial" "$tar"
+  printf '%s\n' "$id" >"$id_file"
+  say "saved ${image} (${id:7:12}) to ${tar} ($(du -m "$tar" | cut -f1) MiB)"
+}
+
+builder_for() {
+  case "$1" in
+    lab-node) echo "build_lab_node $NODE_IMAGE" ;;
+    app-base) echo "build_app_base $APP_IMAGE" ;;
+    consul) echo "build_consul $CONSUL_IMAGE" ;;
+    *) die "unknown image '$1' (known: lab-node app-base consul)" ;;
+  esac
+}
+
+main() {
+  local wanted=() arg name builder image
+  for arg in "$@"; do
+    case "$arg" in
+      --force) FORCE=1 ;;
+      -h | --help) usage; return 0 ;;
+      -*) die "unknown option '$arg' (see --help)" ;;
+      *) wanted+=("$arg") ;;
+    esac
+  done
+  ((${#wanted[@]} > 0)) || wanted=(lab-node app-base consul)
+  for name in "${wanted[@]}"; do builder_for "$name" >/dev/null; done
+
+  "${SCRIPT_DIR}/engine.sh"
+  require_tools docker debootstrap apt-get dpkg-deb ldd flock tar
+  [[ "$(id -u)" -eq 0 ]] || die "debootstrap needs root; run as root"
+  lock_lab_dir
+  MIRROR="$(detect_mirror)"
+  WORK_DIR="$(mktemp -d "${LAB_DIR}/tmp.build-images.XXXXXX")"
+  trap cleanup EXIT
+  trap 'exit 130' INT TERM
+
+  for name in "${wanted[@]}"; do
+    read -r builder image < <(builder_for "$name")
+    ensure_image "$image" "$builder"
+    ensure_archive "$image"
+  done
+}
+
+main "$@"
