@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# `make test`: the whole suite, fastest stages first. One stage alone:
+#   tests/run.sh lint|unit|sanity|build|integration|molecule
+# It starts a Docker engine when none is reachable (and stops it again at the end),
+# builds the offline lab images when missing, and removes every lab it creates.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export ANSIBLE_CONFIG=$root/ansible.cfg
+export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
+started_engine=""
+
+say() { printf '\ntest: == %s ==\n' "$*"; }
+
+engine() {
+  [[ -n $started_engine ]] && return 0
+  if ! timeout 15 docker info >/dev/null 2>&1; then
+    started_engine=yes
+  else
+    started_engine=no
+  fi
+  lab/engine.sh
+  lab/build-images.sh
+}
+
+stop_engine() {
+  if [[ $started_engine == yes && -r /var/run/docker.pid ]]; then
+    echo "test: stopping the Docker engine this run started"
+    kill "$(cat /var/run/docker.pid)" 2>/dev/null || true
+  fi
+}
+trap stop_engine EXIT
+
+lint() {
+  say "ruff"
+  ruff check .
+  ruff format --check .
+  say "ansible-lint (production profile)"
+  ansible-lint --offline --profile production
+}
+
+unit() {
+  say "unit tests (module_utils, filters)"
+  python -m pytest -q tests/unit
+}
+
+sanity() {
+  say "ansible-test sanity"
+  if ! command -v shellcheck >/dev/null && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "test: installing shellcheck so that ansible-test's shellcheck test runs instead of being skipped"
+    apt-get install -y -q shellcheck >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q shellcheck >/dev/null; }
+  fi
+  tests/sanity.sh
+}
+
+build() {
+  say "collection build and install"
+  local out
+  out=$(mktemp -d)
+  ansible-galaxy collection build --output-path "$out" >/dev/null
+  ansible-galaxy collection install --offline --no-deps -p "$out/installed" "$out"/swarmops-cluster-*.tar.gz >/dev/null
+  ANSIBLE_COLLECTIONS_PATH="$out/installed" ansible-doc swarmops.cluster.consul_server >/dev/null
+  echo "test: built $(basename "$out"/swarmops-cluster-*.tar.gz), installed it and read its module docs"
+  rm -rf "$out"
+}
+
+integration() {
+  engine
+  say "module integration tests (real engines, real Consul)"
+  python -m pytest -q tests/integration
+}
+
+molecule_scenarios() {
+  engine
+  local scenario
+  for scenario in molecule/*/; do
+    scenario=$(basename "$scenario")
+    say "molecule: $scenario"
+    molecule test -s "$scenario"
+  done
+}
+
+stages=("$@")
+[[ ${#stages[@]} -gt 0 ]] || stages=(lint unit sanity build integration molecule)
+for stage in "${stages[@]}"; do
+  case $stage in
+    lint | unit | sanity | build | integration) "$stage" ;;
+    molecule) molecule_scenarios ;;
+    *)
+      echo "test: unknown stage '$stage' (lint unit sanity build integration molecule)" >&2
+      exit 2
+      ;;
+  esac
+done
+echo
+echo "test: all stages passed: ${stages[*]}"
