@@ -112,10 +112,44 @@ class ConsulClient:
             return None
         return entry["Value"].decode("utf-8")
 
-    def kv_put(self, key: str, value: str) -> None:
+    def kv_list(self, prefix: str) -> dict[str, str]:
+        """Every key under ``prefix`` with its value (an empty dict when there is none)."""
         try:
-            ok = self.api.kv.put(key, value)
+            _index, entries = self.api.kv.get(prefix, recurse=True)
+        except (consul.ConsulException, requests.exceptions.RequestException) as exc:
+            raise self._fail(f"read of keys under {prefix!r}", exc) from exc
+        return {entry["Key"]: (entry.get("Value") or b"").decode("utf-8") for entry in entries or []}
+
+    def kv_put(self, key: str, value: str, *, cas: int | None = None) -> bool:
+        """Store ``value``; with ``cas=0`` only if the key does not exist yet (returns False then)."""
+        try:
+            ok = self.api.kv.put(key, value, cas=cas)
         except (consul.ConsulException, requests.exceptions.RequestException) as exc:
             raise self._fail(f"write of key {key!r}", exc) from exc
-        if not ok:
+        if not ok and cas is None:
             raise SwarmOpsError(f"Consul at {self.endpoint.url} did not store key {key!r}")
+        return bool(ok)
+
+    def kv_delete(self, key: str) -> None:
+        try:
+            self.api.kv.delete(key)
+        except (consul.ConsulException, requests.exceptions.RequestException) as exc:
+            raise self._fail(f"delete of key {key!r}", exc) from exc
+
+    def lock(self, key: str, holder: str, ttl: int = 30) -> str | None:
+        """Take the session lock ``key``; the session id when held, None when another holds it."""
+        try:
+            session = self.api.session.create(name=f"swarmops lock {key}", ttl=ttl, lock_delay=0, behavior="delete")
+            if self.api.kv.put(key, holder, acquire=session):
+                return session
+            self.api.session.destroy(session)
+        except (consul.ConsulException, requests.exceptions.RequestException) as exc:
+            raise self._fail(f"the session lock on key {key!r}", exc) from exc
+        return None
+
+    def unlock(self, key: str, session: str) -> None:
+        try:
+            self.api.kv.put(key, "", release=session)
+            self.api.session.destroy(session)
+        except (consul.ConsulException, requests.exceptions.RequestException) as exc:
+            raise self._fail(f"the release of the session lock on key {key!r}", exc) from exc

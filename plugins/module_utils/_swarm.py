@@ -1,0 +1,216 @@
+# Copyright (c) 2026, swarmops.cluster developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the swarm modules share: this engine's swarm membership, the records the
+cluster keeps in Consul, the host attributes a node advertises, and joining."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ansible_collections.swarmops.cluster.plugins.module_utils._common import SwarmOpsError
+from ansible_collections.swarmops.cluster.plugins.module_utils._consul import ConsulClient, ConsulEndpoint
+from ansible_collections.swarmops.cluster.plugins.module_utils._docker import APIError, docker_error
+from ansible_collections.swarmops.cluster.plugins.module_utils._keys import KeyLayout
+from ansible_collections.swarmops.cluster.plugins.module_utils._net import (
+    default_route_interface,
+    host_interfaces,
+    resolve_address,
+)
+
+SWARM_PORT = 2377
+# Node label names for the attributes a host advertises (classic Swarm's filter names).
+ATTRIBUTE_LABELS = (
+    "operatingsystem",
+    "ostype",
+    "kernelversion",
+    "storagedriver",
+    "architecture",
+    "ncpu",
+    "memtotal",
+    "engineversion",
+)
+LABEL_PREFIX = "swarmops."
+
+SWARM_MEMBER_OPTIONS: dict[str, dict[str, Any]] = {
+    "cluster": {"type": "str", "required": True},
+    "advertise_addr": {"type": "str"},
+    "listen_addr": {"type": "str", "default": f"0.0.0.0:{SWARM_PORT}"},
+    "data_path_addr": {"type": "str"},
+    "labels": {"type": "dict", "default": {}},
+    "join_timeout": {"type": "int", "default": 60},
+}
+
+
+class LocalSwarm:
+    """This engine's view of its swarm membership (``docker info``'s Swarm section)."""
+
+    def __init__(self, info: dict[str, Any]) -> None:
+        swarm = info.get("Swarm") or {}
+        self.state: str = swarm.get("LocalNodeState") or "inactive"
+        self.node_id: str = swarm.get("NodeID") or ""
+        self.is_manager: bool = bool(swarm.get("ControlAvailable"))
+        self.cluster_id: str | None = (swarm.get("Cluster") or {}).get("ID")
+        self.remote_managers: list[dict[str, str]] = swarm.get("RemoteManagers") or []
+        self.error: str = swarm.get("Error") or ""
+
+    @property
+    def active(self) -> bool:
+        return self.state == "active"
+
+    def check_usable(self, host: str) -> None:
+        """Fail on states no module may paper over (pending, error, locked)."""
+        if self.state not in ("active", "inactive"):
+            detail = f": {self.error}" if self.error else ""
+            raise SwarmOpsError(
+                f"the Docker engine on {host} is in swarm state {self.state!r}{detail}; resolve it by hand "
+                "(docker swarm unlock, or docker swarm leave --force) and run again"
+            )
+
+
+def host_attributes(info: dict[str, Any], address: str, labels: dict[str, Any]) -> dict[str, Any]:
+    """The attributes a host advertises in its node record (values as Swarm labels take them)."""
+    return {
+        "hostname": info.get("Name", ""),
+        "address": address,
+        "operatingsystem": info.get("OperatingSystem", ""),
+        "ostype": info.get("OSType", ""),
+        "kernelversion": info.get("KernelVersion", ""),
+        "storagedriver": info.get("Driver", ""),
+        "architecture": info.get("Architecture", ""),
+        "ncpu": str(info.get("NCPU", "")),
+        "memtotal": str(info.get("MemTotal", "")),
+        "engineversion": info.get("ServerVersion", ""),
+        "labels": {str(key): str(value) for key, value in labels.items()},
+    }
+
+
+def node_labels(record: dict[str, Any]) -> dict[str, str]:
+    """Swarm node labels for a node record: ``swarmops.<attribute>`` plus the user labels."""
+    labels = {LABEL_PREFIX + name: str(record.get(name, "")) for name in ATTRIBUTE_LABELS}
+    labels.update(record.get("labels") or {})
+    return labels
+
+
+def encode(record: dict[str, Any]) -> str:
+    return json.dumps(record, sort_keys=True)
+
+
+def decode(value: str | None, key: str) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    try:
+        record = json.loads(value)
+    except ValueError as exc:
+        raise SwarmOpsError(f"the record at Consul key {key!r} is not JSON: {value[:80]!r}") from exc
+    if not isinstance(record, dict):
+        raise SwarmOpsError(f"the record at Consul key {key!r} is not a JSON object")
+    return record
+
+
+def manager_addresses(entries: dict[str, str]) -> list[str]:
+    """Published manager addresses, reachable ones first, for joining."""
+    records = [decode(value, key) or {} for key, value in sorted(entries.items())]
+    records = [record for record in records if record.get("addr")]
+    records.sort(key=lambda record: record.get("reachability") != "reachable")
+    return [record["addr"] for record in records]
+
+
+def join_swarm(
+    join: Callable[[str], None],
+    addresses: list[str],
+    *,
+    timeout: float,
+    interval: float = 1.0,
+) -> str:
+    """Try ``join(address)`` on each address, again until ``timeout``; the one that worked."""
+    if not addresses:
+        raise SwarmOpsError("no manager address is published in Consul; run the masters first")
+    deadline = time.monotonic() + timeout
+    errors: dict[str, str] = {}
+    while True:
+        for address in addresses:
+            try:
+                join(address)
+            except APIError as exc:
+                errors[address] = getattr(exc, "explanation", None) or str(exc)
+            else:
+                return address
+        if time.monotonic() >= deadline:
+            tried = "; ".join(f"{address}: {error}" for address, error in errors.items())
+            raise SwarmOpsError(f"could not join the swarm through any published manager within {timeout:g}s ({tried})")
+        time.sleep(interval)
+
+
+class SwarmMember:
+    """Common state of swarm_manager and swarm_agent: parameters, clients, addresses."""
+
+    def __init__(self, params: dict[str, Any], check_mode: bool, docker: Any, consul: ConsulClient) -> None:
+        self.params = params
+        self.check_mode = check_mode
+        self.docker = docker
+        self.consul = consul
+        self.layout = KeyLayout(params["cluster"])
+        self.warnings: list[str] = []
+        self.actions: list[str] = []
+        self.info = self._info()
+        self.host = self.info.get("Name", "")
+        interfaces = host_interfaces()
+        self.advertise_addr = resolve_address(
+            params["advertise_addr"], "advertise_addr", interfaces, default_route_interface()
+        )
+        self.data_path_addr = None
+        if params["data_path_addr"]:
+            self.data_path_addr = resolve_address(
+                params["data_path_addr"], "data_path_addr", interfaces, default_route_interface()
+            )
+        self.local = LocalSwarm(self.info)
+        self.local.check_usable(self.host)
+
+    def _info(self) -> dict[str, Any]:
+        try:
+            return self.docker.info()
+        except APIError as exc:
+            raise docker_error("report its state (docker info)", exc) from exc
+
+    def refresh(self) -> None:
+        self.info = self._info()
+        self.local = LocalSwarm(self.info)
+
+    def swarm_record(self) -> dict[str, Any] | None:
+        return decode(self.consul.kv_get(self.layout.swarm), self.layout.swarm)
+
+    def join(self, token: str, addresses: list[str]) -> str:
+        def attempt(address: str) -> None:
+            self.docker.api.join_swarm(
+                remote_addrs=[address],
+                join_token=token,
+                listen_addr=self.params["listen_addr"],
+                advertise_addr=self.advertise_addr,
+                data_path_addr=self.data_path_addr,
+            )
+
+        used = join_swarm(attempt, addresses, timeout=self.params["join_timeout"])
+        self.refresh()
+        return used
+
+    def publish_node_record(self) -> bool:
+        """Write this host's attributes under nodes/<host> when they differ; True if written."""
+        key = self.layout.node(self.host)
+        record = host_attributes(self.info, self.advertise_addr, self.params["labels"])
+        record["node_id"] = self.local.node_id
+        current = decode(self.consul.kv_get(key), key)
+        if current == record:
+            return False
+        if not self.check_mode:
+            self.consul.kv_put(key, encode(record))
+        self.actions.append(f"published the attributes of {self.host} at {key}")
+        return True
+
+
+def consul_for(params: dict[str, Any]) -> ConsulClient:
+    if not params.get("consul_host"):
+        raise SwarmOpsError("consul_host is required: the address of the Consul server that holds the swarm record")
+    return ConsulClient(ConsulEndpoint.from_params(params))

@@ -1,0 +1,305 @@
+# Copyright (c) 2026, swarmops.cluster developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Make this host a manager of the cluster whose record lives in Consul: init the
+swarm under a session lock when there is no record, join it when there is one,
+and keep the published manager list and join tokens current."""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import time
+from typing import Any
+
+from ansible_collections.swarmops.cluster.plugins.module_utils._common import Differences, SwarmOpsError
+from ansible_collections.swarmops.cluster.plugins.module_utils._docker import APIError, docker_client, docker_error
+from ansible_collections.swarmops.cluster.plugins.module_utils._swarm import (
+    SWARM_MEMBER_OPTIONS,
+    SWARM_PORT,
+    SwarmMember,
+    consul_for,
+    decode,
+    encode,
+    manager_addresses,
+)
+
+MANAGER_OPTIONS: dict[str, dict[str, Any]] = {
+    **SWARM_MEMBER_OPTIONS,
+    "availability": {"type": "str", "default": "drain", "choices": ["active", "pause", "drain"]},
+    "default_addr_pool": {"type": "list", "elements": "str", "default": []},
+    "subnet_size": {"type": "int", "default": 24},
+    "lock_timeout": {"type": "int", "default": 60},
+}
+
+
+def manager_argument_spec() -> dict[str, dict[str, Any]]:
+    return copy.deepcopy(MANAGER_OPTIONS)
+
+
+def validate_pools(pools: list[str], subnet_size: int) -> None:
+    for pool in pools:
+        try:
+            network = ipaddress.ip_network(pool, strict=True)
+        except ValueError as exc:
+            raise SwarmOpsError(
+                f"default_addr_pool entry {pool!r} is not a CIDR network such as 10.20.0.0/16: {exc}"
+            ) from exc
+        if subnet_size < network.prefixlen or subnet_size > 29:
+            raise SwarmOpsError(f"subnet_size={subnet_size} does not fit pool {pool}: use {network.prefixlen} to 29")
+
+
+def manager_entries(nodes: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The managers/<host> records for the manager nodes of ``docker node ls``."""
+    entries = {}
+    for node in nodes:
+        status = node.get("ManagerStatus") or {}
+        if not status.get("Addr"):
+            continue  # still joining: it has no address to publish yet
+        hostname = (node.get("Description") or {}).get("Hostname") or node["ID"]
+        entries[hostname] = {
+            "addr": status.get("Addr", ""),
+            "node_id": node["ID"],
+            "reachability": status.get("Reachability", "unknown"),
+            "leader": bool(status.get("Leader")),
+        }
+    return entries
+
+
+def even_manager_warning(total: int) -> str | None:
+    if total > 0 and total % 2 == 0:
+        return (
+            f"{total} managers tolerate no more failures than {total - 1}: "
+            f"{'2 managers tolerate no failure; ' if total == 2 else ''}use 3 or 5"
+        )
+    return None
+
+
+class SwarmManager(SwarmMember):
+    def run(self) -> dict[str, Any]:
+        validate_pools(self.params["default_addr_pool"], self.params["subnet_size"])
+        diff = Differences()
+        record = self.swarm_record()
+        before_swarm = self.local.cluster_id if self.local.active else None
+        was_manager = self.local.is_manager
+        if self.local.active:
+            record = self._check_membership(record)
+        elif record is None:
+            record = self._init_or_join()
+        else:
+            self._join_as_manager(record)
+        if self.local.active and not self.check_mode:
+            self._check_joined(record)
+        swarm_id = record["id"] if record else None
+        diff.add("swarm_id", before_swarm, swarm_id)
+        diff.add("manager", was_manager, True)
+        changed_entries = self._publish_cluster_state() if self.local.is_manager else True
+        self._own_node(diff)
+        node_record_changed = self.publish_node_record()
+        return self._result(record, diff, changed_entries or node_record_changed)
+
+    def _check_membership(self, record: dict[str, Any] | None) -> dict[str, Any] | None:
+        if not self.local.is_manager:
+            raise SwarmOpsError(
+                f"{self.host} is a worker of a swarm, not a manager: promote it from a manager "
+                f"(docker node promote {self.host}) or make it leave that swarm, then run again"
+            )
+        if record is not None and record["id"] != self.local.cluster_id:
+            raise SwarmOpsError(
+                f"{self.host} is a manager of swarm {self.local.cluster_id}, but cluster "
+                f"{self.layout.cluster!r} in Consul is swarm {record['id']}: refusing to leave a swarm "
+                "silently. Make the host leave its swarm by hand, or use the cluster name of its swarm."
+            )
+        if record is None:
+            return self._locked(self._adopt)
+        return record
+
+    def _init_or_join(self) -> dict[str, Any] | None:
+        if self.check_mode:
+            self.actions.append(f"would initialise a new swarm on {self.host} and publish it in Consul")
+            return None
+        record = self._locked(self._init)
+        if not self.local.active:
+            # Another master published the swarm while this one waited for the lock.
+            self._join_as_manager(record)
+        return record
+
+    def _locked(self, action: Any) -> dict[str, Any] | None:
+        """The cluster's record: found while holding the init lock, else made by ``action`` under it;
+        while another master holds the lock, wait for the record that master publishes."""
+        if self.check_mode:
+            self.actions.append(f"would publish swarm {self.local.cluster_id} of {self.host} in Consul")
+            return None
+        deadline = time.monotonic() + self.params["lock_timeout"]
+        while True:
+            session = self.consul.lock(self.layout.lock, self.host)
+            if session:
+                try:
+                    record = self.swarm_record()
+                    return record if record is not None else action()
+                finally:
+                    self.consul.unlock(self.layout.lock, session)
+            record = self.swarm_record()
+            if record is not None:
+                return record
+            if time.monotonic() >= deadline:
+                raise SwarmOpsError(
+                    f"another master holds the init lock {self.layout.lock} in Consul and published no swarm "
+                    f"within {self.params['lock_timeout']}s; check that master's run"
+                )
+            time.sleep(0.5)
+
+    def _init(self) -> dict[str, Any]:
+        params = self.params
+        try:
+            self.docker.api.init_swarm(
+                advertise_addr=self.advertise_addr,
+                listen_addr=params["listen_addr"],
+                default_addr_pool=params["default_addr_pool"] or None,
+                subnet_size=params["subnet_size"] if params["default_addr_pool"] else None,
+                data_path_addr=self.data_path_addr,
+            )
+        except APIError as exc:
+            raise docker_error(f"initialise a swarm on {self.host}", exc) from exc
+        self.refresh()
+        self.actions.append(f"initialised swarm {self.local.cluster_id} on {self.host}")
+        return self._publish_new_record()
+
+    def _adopt(self) -> dict[str, Any]:
+        self.actions.append(f"published the existing swarm {self.local.cluster_id} of {self.host}")
+        return self._publish_new_record()
+
+    def _publish_new_record(self) -> dict[str, Any]:
+        """Tokens and managers first, the swarm record last: joiners find all they need."""
+        self._publish_cluster_state()
+        record = {"id": self.local.cluster_id, "created_by": self.host, "created_at": int(time.time())}
+        if not self.consul.kv_put(self.layout.swarm, encode(record), cas=0):
+            raise SwarmOpsError(f"another master published {self.layout.swarm} while {self.host} held the lock")
+        self.actions.append(f"published swarm record {self.layout.swarm}")
+        return record
+
+    def _join_as_manager(self, record: dict[str, Any]) -> None:
+        addresses = manager_addresses(self.consul.kv_list(self.layout.managers_prefix))
+        if self.check_mode:
+            self.actions.append(f"would join swarm {record['id']} as a manager through one of {addresses}")
+            return
+        token = self.consul.kv_get(self.layout.manager_token)
+        if not token:
+            raise SwarmOpsError(
+                f"the manager join token {self.layout.manager_token} is missing in Consul; run swarm_manager "
+                "on a master that is a member of the swarm to publish it"
+            )
+        used = self.join(token, addresses)
+        self.actions.append(f"joined swarm {record['id']} as a manager through {used}")
+
+    def _check_joined(self, record: dict[str, Any] | None) -> None:
+        if record is not None and self.local.cluster_id != record["id"]:
+            raise SwarmOpsError(
+                f"{self.host} joined swarm {self.local.cluster_id}, not {record['id']} as recorded in Consul; "
+                "a published manager address belongs to another swarm"
+            )
+
+    def _swarm_attrs(self) -> dict[str, Any]:
+        try:
+            return self.docker.api.inspect_swarm()
+        except APIError as exc:
+            raise docker_error("inspect the swarm", exc) from exc
+
+    def _publish_cluster_state(self) -> bool:
+        """Join tokens and the manager list, written only where they differ."""
+        if self.check_mode and not self.local.active:
+            return True
+        changed = False
+        tokens = self._swarm_attrs().get("JoinTokens", {})
+        wanted_tokens = {
+            self.layout.manager_token: tokens.get("Manager"),
+            self.layout.worker_token: tokens.get("Worker"),
+        }
+        for key, token in wanted_tokens.items():
+            if token and self.consul.kv_get(key) != token:
+                changed = True
+                self._write(key, token, f"published the join token {key}")
+        self.managers = manager_entries(self._manager_nodes())
+        published = self.consul.kv_list(self.layout.managers_prefix)
+        for hostname, entry in self.managers.items():
+            key = self.layout.manager(hostname)
+            if decode(published.get(key), key) != entry:
+                changed = True
+                self._write(key, encode(entry), f"published manager {hostname} ({entry['reachability']})")
+        current = {self.layout.manager(hostname) for hostname in self.managers}
+        for key in sorted(set(published) - current):
+            changed = True
+            self.actions.append(f"removed {key}: no longer a manager of the swarm")
+            if not self.check_mode:
+                self.consul.kv_delete(key)
+        return changed
+
+    def _write(self, key: str, value: str, action: str) -> None:
+        if not self.check_mode:
+            self.consul.kv_put(key, value)
+        self.actions.append(action)
+
+    def _manager_nodes(self) -> list[dict[str, Any]]:
+        try:
+            return self.docker.api.nodes(filters={"role": "manager"})
+        except APIError as exc:
+            raise docker_error("list the swarm's managers", exc) from exc
+
+    def _own_node(self, diff: Differences) -> None:
+        """Availability and user labels of this manager's own node."""
+        wanted_availability = self.params["availability"]
+        if not self.local.active:
+            diff.add("availability", None, wanted_availability)
+            return
+        try:
+            node = self.docker.api.inspect_node(self.local.node_id)
+        except APIError as exc:
+            raise docker_error(f"inspect node {self.host}", exc) from exc
+        spec = node["Spec"]
+        labels = dict(spec.get("Labels") or {})
+        wanted_labels = {**labels, **{str(k): str(v) for k, v in self.params["labels"].items()}}
+        diff.add("availability", spec.get("Availability"), wanted_availability)
+        diff.add("labels", labels, wanted_labels)
+        if spec.get("Availability") == wanted_availability and labels == wanted_labels:
+            return
+        self.actions.append(f"set {self.host} availability={wanted_availability} and its labels")
+        if self.check_mode:
+            return
+        spec = {**spec, "Availability": wanted_availability, "Labels": wanted_labels}
+        try:
+            self.docker.api.update_node(self.local.node_id, node["Version"]["Index"], spec)
+        except APIError as exc:
+            raise docker_error(f"update node {self.host}", exc) from exc
+
+    def _result(self, record: dict[str, Any] | None, diff: Differences, published: bool) -> dict[str, Any]:
+        managers = getattr(self, "managers", {})
+        reachable = [name for name, entry in managers.items() if entry["reachability"] == "reachable"]
+        for name, entry in sorted(managers.items()):
+            if entry["reachability"] != "reachable":
+                self.warnings.append(f"manager {name} ({entry['addr']}) is {entry['reachability']}")
+        warning = even_manager_warning(len(managers))
+        if warning:
+            self.warnings.append(warning)
+        leader = next((entry["addr"] for entry in managers.values() if entry["leader"]), None)
+        created_by = (record or {}).get("created_by")
+        return {
+            "changed": diff.changed or published,
+            "actions": self.actions,
+            "changes": diff.changes,
+            "diff": diff.diff,
+            "node_id": self.local.node_id or None,
+            "swarm_id": (record or {}).get("id"),
+            "role": "primary" if created_by == self.host else "secondary",
+            "leader": leader,
+            "managers": {
+                "reachable": len(reachable),
+                "total": len(managers),
+                "unreachable": sorted(set(managers) - set(reachable)),
+            },
+            "advertise_addr": f"{self.advertise_addr}:{SWARM_PORT}",
+            "warnings": self.warnings,
+        }
+
+
+def manage(module: Any) -> dict[str, Any]:
+    params = module.params
+    return SwarmManager(params, module.check_mode, docker_client(params), consul_for(params)).run()

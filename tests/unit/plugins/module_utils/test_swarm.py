@@ -1,0 +1,192 @@
+"""Pure parts of the swarm modules: membership state, records, attributes, labels,
+manager lists, join retries, and the checks on pools and manager counts."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from ansible_collections.swarmops.cluster.plugins.module_utils import _swarm as swarm
+from ansible_collections.swarmops.cluster.plugins.module_utils._common import SwarmOpsError
+from ansible_collections.swarmops.cluster.plugins.module_utils._docker import APIError
+from ansible_collections.swarmops.cluster.plugins.module_utils._swarm_agent import same_swarm
+from ansible_collections.swarmops.cluster.plugins.module_utils._swarm_labels import USER_LABELS, wanted_labels
+from ansible_collections.swarmops.cluster.plugins.module_utils._swarm_manager import (
+    even_manager_warning,
+    manager_entries,
+    validate_pools,
+)
+
+INFO = {
+    "Name": "node0",
+    "OperatingSystem": "Debian GNU/Linux 12 (bookworm)",
+    "OSType": "linux",
+    "KernelVersion": "6.1.0-18-amd64",
+    "Driver": "overlay2",
+    "Architecture": "x86_64",
+    "NCPU": 2,
+    "MemTotal": 2088763392,
+    "ServerVersion": "20.10.24",
+}
+
+
+@pytest.mark.parametrize(
+    ("swarm", "state", "manager", "cluster"),
+    [
+        ({}, "inactive", False, None),
+        (
+            {"LocalNodeState": "active", "NodeID": "n1", "ControlAvailable": True, "Cluster": {"ID": "s1"}},
+            "active",
+            True,
+            "s1",
+        ),
+        ({"LocalNodeState": "active", "NodeID": "n2", "ControlAvailable": False}, "active", False, None),
+    ],
+)
+def test_local_swarm_reads_docker_info(swarm, state, manager, cluster):
+    local = swarm_local(swarm)
+    assert local.state == state
+    assert local.is_manager is manager
+    assert local.cluster_id == cluster
+
+
+def swarm_local(section):
+    return swarm.LocalSwarm({"Swarm": section})
+
+
+@pytest.mark.parametrize("state", ["pending", "error", "locked"])
+def test_unusable_states_fail_with_the_way_out(state):
+    local = swarm_local({"LocalNodeState": state, "Error": "boom"})
+    with pytest.raises(SwarmOpsError, match=f"swarm state '{state}': boom"):
+        local.check_usable("master0")
+
+
+def test_usable_states_pass():
+    swarm_local({}).check_usable("h")
+    swarm_local({"LocalNodeState": "active"}).check_usable("h")
+
+
+def test_host_attributes_and_their_labels():
+    record = swarm.host_attributes(INFO, "10.0.0.7", {"disk": "ssd", "rack": 3})
+    assert record["kernelversion"] == "6.1.0-18-amd64"
+    assert record["storagedriver"] == "overlay2"
+    assert record["ncpu"] == "2"
+    assert record["labels"] == {"disk": "ssd", "rack": "3"}
+    labels = swarm.node_labels(record)
+    assert labels["swarmops.kernelversion"] == "6.1.0-18-amd64"
+    assert labels["swarmops.operatingsystem"] == "Debian GNU/Linux 12 (bookworm)"
+    assert labels["disk"] == "ssd"
+    assert set(labels) == {f"swarmops.{name}" for name in swarm.ATTRIBUTE_LABELS} | {"disk", "rack"}
+
+
+def test_records_round_trip_and_bad_ones_name_their_key():
+    assert swarm.decode(swarm.encode({"id": "s1"}), "k") == {"id": "s1"}
+    assert swarm.decode(None, "k") is None
+    with pytest.raises(SwarmOpsError, match="'swarmops/lab/swarm' is not JSON"):
+        swarm.decode("{oops", "swarmops/lab/swarm")
+    with pytest.raises(SwarmOpsError, match="not a JSON object"):
+        swarm.decode("[1]", "swarmops/lab/swarm")
+
+
+def test_manager_addresses_put_reachable_managers_first():
+    entries = {
+        "swarmops/lab/managers/master0": json.dumps({"addr": "10.0.0.2:2377", "reachability": "unreachable"}),
+        "swarmops/lab/managers/master1": json.dumps({"addr": "10.0.0.3:2377", "reachability": "reachable"}),
+        "swarmops/lab/managers/master2": json.dumps({"addr": "", "reachability": "reachable"}),
+    }
+    assert swarm.manager_addresses(entries) == ["10.0.0.3:2377", "10.0.0.2:2377"]
+
+
+def test_join_tries_each_address_until_one_answers():
+    tried = []
+
+    def join(address):
+        tried.append(address)
+        if address != "b":
+            raise APIError("connection refused")
+
+    assert swarm.join_swarm(join, ["a", "b", "c"], timeout=5, interval=0) == "b"
+    assert tried == ["a", "b"]
+
+
+def test_join_gives_up_naming_every_address_and_error():
+    def join(address):
+        raise APIError(f"{address} refused")
+
+    with pytest.raises(SwarmOpsError) as caught:
+        swarm.join_swarm(join, ["a:2377", "b:2377"], timeout=0, interval=0)
+    assert "a:2377: a:2377 refused" in caught.value.msg
+    assert "b:2377: b:2377 refused" in caught.value.msg
+
+
+def test_join_without_published_managers_says_to_run_the_masters():
+    with pytest.raises(SwarmOpsError, match="run the masters first"):
+        swarm.join_swarm(lambda address: None, [], timeout=5)
+
+
+def test_manager_entries_from_node_list():
+    nodes = [
+        {
+            "ID": "n1",
+            "Description": {"Hostname": "master0"},
+            "ManagerStatus": {"Addr": "10.0.0.2:2377", "Reachability": "reachable", "Leader": True},
+        },
+        {
+            "ID": "n2",
+            "Description": {"Hostname": "master1"},
+            "ManagerStatus": {"Addr": "10.0.0.3:2377", "Reachability": "unreachable"},
+        },
+        {"ID": "n3", "Description": {}, "ManagerStatus": {}},
+    ]
+    entries = manager_entries(nodes)
+    assert entries == {
+        "master0": {"addr": "10.0.0.2:2377", "node_id": "n1", "reachability": "reachable", "leader": True},
+        "master1": {"addr": "10.0.0.3:2377", "node_id": "n2", "reachability": "unreachable", "leader": False},
+    }
+
+
+@pytest.mark.parametrize(("total", "warns"), [(0, False), (1, False), (2, True), (3, False), (4, True)])
+def test_even_manager_counts_warn(total, warns):
+    warning = even_manager_warning(total)
+    assert bool(warning) is warns
+    if total == 2:
+        assert "2 managers tolerate no failure; use 3 or 5" in warning
+
+
+@pytest.mark.parametrize(
+    ("pools", "size", "message"),
+    [
+        (["10.20.0.0/33"], 24, "'10.20.0.0/33' is not a CIDR network"),
+        (["10.20.0.1/16"], 24, "'10.20.0.1/16' is not a CIDR network"),
+        (["10.20.0.0/16"], 8, "subnet_size=8 does not fit pool 10.20.0.0/16"),
+        (["10.20.0.0/16"], 30, "subnet_size=30 does not fit"),
+    ],
+)
+def test_bad_address_pools(pools, size, message):
+    with pytest.raises(SwarmOpsError, match=re.escape(message)):
+        validate_pools(pools, size)
+
+
+def test_good_address_pools():
+    validate_pools(["10.20.0.0/16", "10.30.0.0/20"], 24)
+
+
+def test_a_worker_is_in_our_swarm_when_one_of_its_managers_is_ours():
+    published = {"swarmops/lab/managers/master0": json.dumps({"node_id": "m0"})}
+    assert same_swarm([{"NodeID": "m0", "Addr": "10.0.0.2:2377"}], published)
+    assert not same_swarm([{"NodeID": "other", "Addr": "10.9.0.2:2377"}], published)
+    assert not same_swarm([], published)
+
+
+def test_labels_replace_ours_keep_others_and_forget_removed_user_labels():
+    record = swarm.host_attributes(INFO, "10.0.0.7", {"disk": "ssd"})
+    current = {"team": "payments", "swarmops.kernelversion": "old", "gpu": "yes", USER_LABELS: "gpu"}
+    labels = wanted_labels(current, record)
+    assert labels["team"] == "payments"
+    assert "gpu" not in labels
+    assert labels["disk"] == "ssd"
+    assert labels["swarmops.kernelversion"] == "6.1.0-18-amd64"
+    assert labels[USER_LABELS] == "disk"
+    assert wanted_labels(labels, record) == labels
