@@ -4,13 +4,19 @@
 #
 #   lab/build-images.sh [--force] [IMAGE...]
 #
-#   IMAGE     any of: lab-node app-base consul (default: all three)
+#   IMAGE     any of: lab-node app-base consul hello world hello-world (default: all)
 #   --force   rebuild the images even when they exist
 #
 # Images (each built only when `docker image inspect` does not find it):
 #   swarmops/lab-node:bookworm  debootstrap'ed bookworm with dockerd: a lab "host"
 #   swarmops/app-base:bookworm  debootstrap'ed bookworm with python3 only
 #   swarmops/consul:1.8.7       Consul 1.8.7 from Debian bullseye's .deb, FROM scratch
+#   swarmops/hello:V            the demo services from apps/<name>/Dockerfile, on
+#   swarmops/world:V            app-base (V: the Dockerfile's ARG APP_VERSION). Each
+#   swarmops/hello-world:V      carries the label swarmops.context-sha256, a hash of
+#                               its sources and app-base's ID, and is rebuilt also
+#                               when that hash changed. An app asked for alone brings
+#                               app-base along when app-base does not exist yet.
 #
 # Archives: ${SWARMOPS_LAB_DIR:-<repo>/.lab}/images/<name>-<tag>.tar, with the image
 # ID they hold in <name>-<tag>.id next to them; rewritten only when missing or when
@@ -34,6 +40,11 @@ readonly APP_IMAGE=swarmops/app-base:bookworm
 readonly CONSUL_IMAGE=swarmops/consul:1.8.7
 readonly CONSUL_VERSION=1.8.7
 readonly CONSUL_SUITE=bullseye
+readonly APPS_DIR="${REPO_ROOT}/apps"
+readonly APPS=(hello world hello-world)
+readonly ALL_IMAGES=(lab-node app-base consul "${APPS[@]}")
+# On each app image: the hash of what it was built from (see app_context_hash).
+readonly CONTEXT_LABEL=swarmops.context-sha256
 readonly NODE_PACKAGES=python3,python3-venv,docker.io,iproute2,iptables,procps,ca-certificates
 readonly APP_PACKAGES=python3
 readonly KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
@@ -46,6 +57,7 @@ readonly NODE_CMD='["/bin/sh","-c","exec dockerd --host=unix:///var/run/docker.s
 FORCE=0
 WORK_DIR=""
 MIRROR=""
+CHECK_CONTAINER=""
 
 say() { printf 'lab: %s\n' "$*"; }
 die() { printf 'lab: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -59,6 +71,7 @@ usage() {
 # Unmount whatever a failed debootstrap left mounted below WORK_DIR, then remove it
 # without crossing into other file systems.
 cleanup() {
+  [[ -z "$CHECK_CONTAINER" ]] || docker rm -f "$CHECK_CONTAINER" >/dev/null 2>&1 || true
   [[ -n "$WORK_DIR" && -d "$WORK_DIR" ]] || return 0
   local mnt
   while read -r mnt; do
@@ -78,6 +91,7 @@ require_tools() {
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 image_id() { docker image inspect --format '{{.Id}}' "$1"; }
 image_size() { docker image inspect --format '{{.Size}}' "$1" | awk '{ printf "%.0f MB", $1 / 1000000 }'; }
+image_label() { docker image inspect --format "{{index .Config.Labels \"$2\"}}" "$1"; }
 
 # swarmops/lab-node:bookworm -> lab-node-bookworm
 archive_name() {
@@ -258,6 +272,90 @@ build_consul() {
     || die "${CONSUL_IMAGE} does not run 'consul version' as Consul v${CONSUL_VERSION}"
 }
 
+# ---------------------------------------------------------------- app images
+
+# The version an app's Dockerfile declares (ARG APP_VERSION=...): its image's tag.
+app_version() {
+  local dockerfile="${APPS_DIR}/$1/Dockerfile" version
+  [[ -r "$dockerfile" ]] || die "no ${dockerfile}"
+  version="$(sed -n 's/^ARG APP_VERSION=\([^[:space:]]*\).*/\1/p' "$dockerfile")"
+  [[ -n "$version" ]] || die "${dockerfile} declares no ARG APP_VERSION=..."
+  printf '%s\n' "$version"
+}
+
+app_image() { printf 'swarmops/%s:%s\n' "$1" "$(app_version "$1")"; }
+
+# swarmops/hello-world:0.1.0 -> hello-world; nothing for an image that is not an app.
+app_of() {
+  local name="${1#swarmops/}" app
+  name="${name%%:*}"
+  for app in "${APPS[@]}"; do
+    if [[ "$app" == "$name" ]]; then
+      printf '%s\n' "$app"
+      return 0
+    fi
+  done
+  return 0
+}
+
+# What an app image is built from: apps/.dockerignore, apps/common/, apps/<app>/
+# (without what .dockerignore leaves out) and the ID of the base image.
+app_context_hash() {
+  local app="$1"
+  {
+    printf 'base %s\n' "$(image_id "$APP_IMAGE")"
+    (cd "$APPS_DIR" && find .dockerignore common "$app" -type f \
+      ! -path '*/__pycache__/*' ! -name '*.pyc' ! -name '*.md' -print0 \
+      | LC_ALL=C sort -z | xargs -0 sha256sum)
+  } | sha256sum | cut -d' ' -f1
+}
+
+# The image must serve: start it without a network and run its own health check in it.
+check_app_image() {
+  local image="$1" try
+  CHECK_CONTAINER="$(docker run -d --network none "$image")"
+  for try in {1..20}; do
+    if docker exec "$CHECK_CONTAINER" python3 /app/serve.py >/dev/null 2>&1; then
+      docker rm -f "$CHECK_CONTAINER" >/dev/null
+      CHECK_CONTAINER=""
+      return 0
+    fi
+    sleep 0.5
+  done
+  docker logs --tail 20 "$CHECK_CONTAINER" 2>&1 | sed 's/^/lab:   /' >&2
+  die "${image} did not answer its health check (python3 /app/serve.py) within ${try} tries"
+}
+
+build_app() {
+  local image="$1" app log
+  app="$(app_of "$image")"
+  log="${WORK_DIR}/${app}-build.log"
+  say "building ${image} from apps/${app}/Dockerfile on ${APP_IMAGE}"
+  local no_cache=()
+  ((FORCE == 0)) || no_cache=(--no-cache)
+  DOCKER_BUILDKIT=0 docker build -q --force-rm "${no_cache[@]}" \
+    --build-arg "BASE_IMAGE=${APP_IMAGE}" \
+    --label "${CONTEXT_LABEL}=$(app_context_hash "$app")" \
+    -f "${APPS_DIR}/${app}/Dockerfile" -t "$image" "$APPS_DIR" >"$log" 2>&1 || {
+    sed 's/^/lab:   /' "$log" >&2
+    die "docker build of ${image} failed"
+  }
+  check_app_image "$image"
+}
+
+# Why an existing image must be rebuilt even without --force (nothing: it need not).
+# Only app images can go stale: when their build context hash differs from their label.
+rebuild_reason() {
+  local image="$1" app have want
+  app="$(app_of "$image")"
+  [[ -n "$app" ]] || return 0
+  have="$(image_label "$image" "$CONTEXT_LABEL")"
+  want="$(app_context_hash "$app")"
+  [[ "$have" == "$want" ]] \
+    || printf 'apps/%s, apps/common or %s changed (context %.12s, image built from %.12s)\n' \
+      "$app" "$APP_IMAGE" "$want" "$have"
+}
+
 # ---------------------------------------------------------------- driver
 
 # After --force the previous image is untagged: remove it unless a container
@@ -273,15 +371,17 @@ remove_replaced_image() {
 }
 
 ensure_image() {
-  local image="$1" builder="$2" old_id=""
+  local image="$1" builder="$2" old_id="" why
   if image_exists "$image"; then
-    if ((FORCE == 0)); then
+    why="$(rebuild_reason "$image")"
+    if ((FORCE == 0)) && [[ -z "$why" ]]; then
       say "${image} exists ($(image_size "$image")); not rebuilding (use --force to rebuild)"
       return
     fi
+    [[ -z "$why" ]] || say "rebuilding ${image}: ${why}"
     old_id="$(image_id "$image")"
   fi
-  timed "building ${image}" "$builder"
+  timed "building ${image}" "$builder" "$image"
   say "built ${image} ($(image_size "$image"))"
   remove_replaced_image "$image" "$old_id"
 }
@@ -309,8 +409,31 @@ builder_for() {
     lab-node) echo "build_lab_node $NODE_IMAGE" ;;
     app-base) echo "build_app_base $APP_IMAGE" ;;
     consul) echo "build_consul $CONSUL_IMAGE" ;;
-    *) die "unknown image '$1' (known: lab-node app-base consul)" ;;
+    hello | world | hello-world) echo "build_app $(app_image "$1")" ;;
+    *) die "unknown image '$1' (known: ${ALL_IMAGES[*]})" ;;
   esac
+}
+
+# The images asked for in build order (app-base before the apps on it), and app-base
+# also when an app is asked for and app-base does not exist.
+build_order() {
+  local name want app_wanted=0 base_wanted=0
+  for want in "$@"; do
+    [[ -z "$(app_of "swarmops/${want}")" ]] || app_wanted=1
+    [[ "$want" != app-base ]] || base_wanted=1
+  done
+  if ((app_wanted && !base_wanted)) && ! image_exists "$APP_IMAGE"; then
+    say "the app images need ${APP_IMAGE}, which does not exist: building it first" >&2
+    set -- app-base "$@"
+  fi
+  for name in "${ALL_IMAGES[@]}"; do
+    for want in "$@"; do
+      if [[ "$want" == "$name" ]]; then
+        printf '%s\n' "$name"
+        break
+      fi
+    done
+  done
 }
 
 main() {
@@ -323,7 +446,7 @@ main() {
       *) wanted+=("$arg") ;;
     esac
   done
-  ((${#wanted[@]} > 0)) || wanted=(lab-node app-base consul)
+  ((${#wanted[@]} > 0)) || wanted=("${ALL_IMAGES[@]}")
   for name in "${wanted[@]}"; do builder_for "$name" >/dev/null; done
 
   "${SCRIPT_DIR}/engine.sh"
@@ -335,6 +458,7 @@ main() {
   trap cleanup EXIT
   trap 'exit 130' INT TERM
 
+  mapfile -t wanted < <(build_order "${wanted[@]}")
   for name in "${wanted[@]}"; do
     read -r builder image < <(builder_for "$name")
     ensure_image "$image" "$builder"

@@ -1,0 +1,22 @@
+"""world: answers ``World`` on GET / (and ``ok`` on GET /health), port 8080 or $PORT."""
+
+from __future__ import annotations
+
+from serve import Response, serve, text
+
+NAME = "world"
+
+
+def answer() -> Response:
+    return text("World")
+
+
+ROUTES = {"/": answer}
+
+
+def main() -> None:
+    serve(NAME, ROUTES)
+
+
+if __name__ == "__main__":
+    main()
