@@ -1,0 +1,198 @@
+"""swarm_manager, swarm_agent and swarm_node_labels on real engines and a real
+Consul with ACLs: bad input and missing permissions, two masters initialising at
+once ending in one swarm, joins, attributes becoming labels, and the refusal to
+take a host away from another swarm."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import consul
+import pytest
+
+from .conftest import INVENTORY, ROOT, Ansible, _env, container_ip
+
+MANAGER = "swarmops.cluster.swarm_manager"
+AGENT = "swarmops.cluster.swarm_agent"
+LABELS = "swarmops.cluster.swarm_node_labels"
+CLUSTER = "itest"
+SECRETS = ROOT / ".lab" / "secrets" / CLUSTER
+
+
+def token(name: str) -> str:
+    return (SECRETS / "tokens" / f"{name}.token").read_text().strip()
+
+
+def connection(name: str | None) -> dict[str, str]:
+    args = {"cluster": CLUSTER, "consul_host": "itest-kv"}
+    if name:
+        args["consul_token"] = token(name)
+    return args
+
+
+def swarm_state(host: str) -> str:
+    return subprocess.run(
+        ["docker", "exec", host, "docker", "info", "--format", "{{.Swarm.LocalNodeState}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def inner(host: str, *args: str) -> str:
+    return subprocess.run(
+        ["docker", "exec", host, "docker", *args], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def kv(ansible: Ansible) -> consul.Consul:
+    """Consul on itest-kv with ACLs, the masters' and nodes' tokens; a management client."""
+    env = dict(_env(), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default")
+    playbook = Path(__file__).with_name("swarm_prepare.yml")
+    subprocess.run(["ansible-playbook", "-i", str(INVENTORY), str(playbook)], env=env, cwd=ROOT, check=True)
+    return consul.Consul(host=container_ip("itest-kv"), token=(SECRETS / "management.token").read_text().strip())
+
+
+def test_a_worker_before_any_master_is_told_to_run_the_masters(ansible: Ansible, kv):
+    result = ansible.one("itest-w1", AGENT, connection("node-itest-w1"))
+    assert result.get("failed") is True
+    assert "no swarm is published for cluster 'itest'" in result["msg"]
+    assert "run the masters first" in result["msg"]
+    assert swarm_state("itest-w1") == "inactive"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"cluster": "Bad/Name"}, "cluster name 'Bad/Name' is not allowed in a Consul key"),
+        ({"advertise_addr": "203.0.113.9"}, "advertise_addr='203.0.113.9' is not an address of this host"),
+        ({"default_addr_pool": ["10.20.0.0/33"]}, "default_addr_pool entry '10.20.0.0/33' is not a CIDR network"),
+        ({"consul_host": None}, "consul_host is required"),
+    ],
+)
+def test_bad_input_changes_nothing(ansible: Ansible, kv, args, message):
+    result = ansible.one("itest-s1", MANAGER, {**connection("masters"), **args})
+    assert result.get("failed") is True, result
+    assert message in result["msg"]
+    assert swarm_state("itest-s1") == "inactive"
+
+
+@pytest.mark.parametrize(
+    ("token_name", "denied"),
+    [
+        (None, "denied read of key 'swarmops/itest/swarm'"),
+        ("node-itest-w1", "denied the session lock on key 'swarmops/itest/lock'"),
+    ],
+)
+def test_a_token_without_permission_names_the_denied_key(ansible: Ansible, kv, token_name, denied):
+    result = ansible.one("itest-s1", MANAGER, connection(token_name))
+    assert result.get("failed") is True, result
+    assert denied in result["msg"]
+    assert swarm_state("itest-s1") == "inactive"
+
+
+def test_two_masters_starting_at_once_make_one_swarm(ansible: Ansible, kv):
+    pattern = "itest-s1:itest-s2"
+    check = ansible.run(pattern, MANAGER, connection("masters"), check=True)
+    assert all(result["changed"] is True for result in check.values()), check
+    assert {swarm_state(host) for host in check} == {"inactive"}
+    assert kv.kv.get("swarmops/itest/swarm")[1] is None, "check mode must not publish"
+
+    real = ansible.run(pattern, MANAGER, connection("masters"))
+    assert not any(result.get("failed") for result in real.values()), real
+    assert len({result["swarm_id"] for result in real.values()}) == 1
+    assert sorted(result["role"] for result in real.values()) == ["primary", "secondary"]
+    record = json.loads(kv.kv.get("swarmops/itest/swarm")[1]["Value"])
+    assert record["id"] == real["itest-s1"]["swarm_id"]
+    assert any("2 managers tolerate no failure" in w for r in real.values() for w in r.get("warnings", []))
+
+    again = ansible.run(pattern, MANAGER, connection("masters"))
+    assert all(result["changed"] is False for result in again.values()), again
+
+
+def test_a_third_master_joins_through_consul(ansible: Ansible, kv):
+    check = ansible.one("itest-s3", MANAGER, connection("masters"), check=True)
+    assert check["changed"] is True
+    assert any("would join swarm" in action for action in check["actions"])
+    real = ansible.one("itest-s3", MANAGER, connection("masters"))
+    assert real["changed"] is True
+    assert real["role"] == "secondary"
+    assert real["managers"] == {"reachable": 3, "total": 3, "unreachable": []}
+    assert ansible.one("itest-s3", MANAGER, connection("masters"))["changed"] is False
+    assert inner("itest-s1", "node", "inspect", "itest-s3", "--format", "{{.Spec.Availability}}") == "drain"
+    assert json.loads(kv.kv.get("swarmops/itest/managers/itest-s3")[1]["Value"])["reachability"] == "reachable"
+
+
+def test_a_worker_joins_knowing_only_consul_and_advertises_itself(ansible: Ansible, kv):
+    args = {**connection("node-itest-w1"), "labels": {"disk": "ssd"}}
+    check = ansible.one("itest-w1", AGENT, args, check=True)
+    assert check["changed"] is True
+    assert swarm_state("itest-w1") == "inactive"
+
+    real = ansible.one("itest-w1", AGENT, args)
+    assert real["changed"] is True
+    assert real["joined_via"].endswith(":2377")
+    assert inner("itest-s1", "node", "inspect", "itest-w1", "--format", "{{.Spec.Role}} {{.Status.State}}") == (
+        "worker ready"
+    )
+    record = json.loads(kv.kv.get("swarmops/itest/nodes/itest-w1")[1]["Value"])
+    assert record["node_id"] == real["node_id"]
+    assert record["address"] == container_ip("itest-w1")
+    assert record["storagedriver"] == "overlay2"
+    assert record["labels"] == {"disk": "ssd"}
+    assert ansible.one("itest-w1", AGENT, args)["changed"] is False
+
+
+def test_a_node_token_cannot_read_the_manager_token(kv):
+    node = consul.Consul(host=container_ip("itest-kv"), token=token("node-itest-w1"))
+    assert node.kv.get("swarmops/itest/join/worker")[1]["Value"].startswith(b"SWMTKN-")
+    with pytest.raises(consul.ACLPermissionDenied):
+        node.kv.get("swarmops/itest/join/manager")
+
+
+def test_advertised_attributes_become_node_labels(ansible: Ansible, kv):
+    check = ansible.one("itest-s2", LABELS, connection("masters"), check=True, diff=True)
+    assert check["changed"] is True
+    assert "itest-w1" in check["changes"]
+    real = ansible.one("itest-s2", LABELS, connection("masters"))
+    assert real["changed"] is True
+    labels = json.loads(inner("itest-s1", "node", "inspect", "itest-w1", "--format", "{{json .Spec.Labels}}"))
+    record = json.loads(kv.kv.get("swarmops/itest/nodes/itest-w1")[1]["Value"])
+    for name in ("kernelversion", "storagedriver", "operatingsystem", "architecture", "engineversion"):
+        assert labels[f"swarmops.{name}"] == record[name]
+    assert labels["disk"] == "ssd"
+    assert ansible.one("itest-s2", LABELS, connection("masters"))["changed"] is False
+
+
+def test_a_manager_of_another_swarm_is_refused_naming_both_swarms(ansible: Ansible, kv):
+    inner("itest-x1", "swarm", "init", "--advertise-addr", container_ip("itest-x1"))
+    theirs = inner("itest-x1", "info", "--format", "{{.Swarm.Cluster.ID}}")
+    ours = json.loads(kv.kv.get("swarmops/itest/swarm")[1]["Value"])["id"]
+    result = ansible.one("itest-x1", MANAGER, connection("masters"))
+    assert result.get("failed") is True
+    assert theirs in result["msg"] and ours in result["msg"]
+    assert inner("itest-x1", "info", "--format", "{{.Swarm.Cluster.ID}}") == theirs
+
+
+def test_a_worker_of_another_swarm_is_refused_and_left_alone(ansible: Ansible, kv):
+    worker_token = inner("itest-x1", "swarm", "join-token", "-q", "worker")
+    inner("itest-x2", "swarm", "join", "--token", worker_token, f"{container_ip('itest-x1')}:2377")
+    result = ansible.one("itest-x2", AGENT, connection("node-itest-x2"))
+    assert result.get("failed") is True
+    assert "is a worker of another swarm" in result["msg"]
+    assert swarm_state("itest-x2") == "active"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _leave_swarms() -> None:
+    yield
+    if os.environ.get("SWARMOPS_KEEP_LAB"):
+        return
+    for host in ("itest-x2", "itest-x1", "itest-w1", "itest-s3", "itest-s2", "itest-s1"):
+        subprocess.run(
+            ["docker", "exec", host, "docker", "swarm", "leave", "--force"], capture_output=True, check=False
+        )
