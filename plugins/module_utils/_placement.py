@@ -325,7 +325,7 @@ def _apply_soft(candidates: list[Node], soft: Sequence[Filter]) -> tuple[list[No
 
 def _assign(pick: Picker, candidates: list[Node], replicas: int, ledger: _Ledger, rng: random.Random) -> list[str]:
     assignments: list[str] = []
-    for _ in range(replicas):
+    while len(assignments) < replicas:
         fitting = [node for node in candidates if ledger.fits(node)]
         if not fitting:
             raise _does_not_fit(candidates, replicas, len(assignments), ledger)

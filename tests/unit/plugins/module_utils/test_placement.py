@@ -65,8 +65,8 @@ NODE3 = node("node3", state="down")
 CLUSTER = [NODE2, MASTER0, NODE1, NODE3, NODE0]
 
 
-def matching(text, nodes=CLUSTER):
-    return sorted(n["hostname"] for n in nodes if parse_filter(text).matches(n))
+def matching(text, nodes=None):
+    return sorted(n["hostname"] for n in nodes or CLUSTER if parse_filter(text).matches(n))
 
 
 def by_name(hostname):
@@ -313,7 +313,8 @@ def workers(*reserved, cpus=4 * CPU, memory=4 * GIB):
     ]
 
 
-def run(strategy, nodes=CLUSTER, filters=(), replicas=1, **kwargs):
+def run(strategy, nodes=None, filters=(), replicas=1, **kwargs):
+    nodes = CLUSTER if nodes is None else nodes
     kwargs.setdefault("service", "hello")
     return place(strategy, nodes, parse_filters(filters), replicas, **kwargs)
 
