@@ -5,6 +5,7 @@ helpers whose failures say which key, which address and why."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ansible_collections.swarmops.cluster.plugins.module_utils._common import (
@@ -15,9 +16,11 @@ from ansible_collections.swarmops.cluster.plugins.module_utils._common import (
 try:
     import consul
     import requests
+    from consul.callback import CB
 except ImportError as _exc:  # pragma: no cover - exercised on hosts without the library
     consul = None
     requests = None
+    CB = None
     CONSUL_IMPORT_ERROR: str | None = str(_exc)
 else:
     CONSUL_IMPORT_ERROR = None
@@ -135,6 +138,61 @@ class ConsulClient:
             self.api.kv.delete(key)
         except (consul.ConsulException, requests.exceptions.RequestException) as exc:
             raise self._fail(f"delete of key {key!r}", exc) from exc
+
+    def catalog_instances(self, service: str) -> dict[str, dict[str, Any]]:
+        """The catalog's instances of ``service`` by service ID, in catalog_entries' shape."""
+        try:
+            _index, entries = self.api.health.service(service)
+        except (consul.ConsulException, requests.exceptions.RequestException) as exc:
+            raise self._fail(f"read of service {service!r} from the catalog", exc) from exc
+        instances = {}
+        for entry in entries:
+            svc, node = entry["Service"], entry["Node"]
+            statuses = [check["Status"] for check in entry.get("Checks") or [] if check.get("ServiceID") == svc["ID"]]
+            instances[svc["ID"]] = {
+                "node": node["Node"],
+                "node_address": node["Address"],
+                "service_id": svc["ID"],
+                "address": svc.get("Address") or node["Address"],
+                "port": svc.get("Port", 0),
+                "tags": sorted(svc.get("Tags") or []),
+                "status": statuses[0] if statuses else "passing",
+            }
+        return instances
+
+    def catalog_register(self, service: str, entry: dict[str, Any]) -> None:
+        """Register one instance of ``service`` on an agent-less node, with a check holding its status."""
+        definition = {
+            "Service": service,
+            "ID": entry["service_id"],
+            "Address": entry["address"],
+            "Port": entry["port"],
+            "Tags": entry["tags"],
+        }
+        check = {
+            "Node": entry["node"],
+            "CheckID": f"service:{entry['service_id']}",
+            "Name": f"{service} task health (Swarm)",
+            "Status": entry["status"],
+            "ServiceID": entry["service_id"],
+        }
+        payload = {"Node": entry["node"], "Address": entry["node_address"], "Service": definition, "Check": check}
+        try:
+            self._catalog_put("/v1/catalog/register", payload)
+        except (consul.ConsulException, requests.exceptions.RequestException) as exc:
+            raise self._fail(f"registration of {entry['service_id']!r} in the catalog", exc) from exc
+
+    def _catalog_put(self, path: str, payload: dict[str, Any]) -> None:
+        """PUT to the catalog with the token in the header only: py-consul also puts it in the body
+        as ``WriteRequest``, a field Consul 1.8 refuses (400 "unknown field")."""
+        headers = self.api.prepare_headers(self.endpoint.token)
+        self.api.http.put(CB.boolean(), path, data=json.dumps(payload), headers=headers)
+
+    def catalog_deregister(self, node: str, service_id: str) -> None:
+        try:
+            self._catalog_put("/v1/catalog/deregister", {"Node": node, "ServiceID": service_id})
+        except (consul.ConsulException, requests.exceptions.RequestException) as exc:
+            raise self._fail(f"deregistration of {service_id!r} from the catalog", exc) from exc
 
     def lock(self, key: str, holder: str, ttl: int = 30) -> str | None:
         """Take the session lock ``key``; the session id when held, None when another holds it."""

@@ -87,11 +87,13 @@ class KeyLayout:
         }
 
     def master_rules(self) -> str:
-        """ACL rules for a master: all of the cluster's keys, sessions for the init lock."""
+        """ACL rules for a master: all of the cluster's keys, sessions for the init lock, and
+        the catalog (nodes and services) where swarm_service registers the service tasks."""
         return (
             f'key_prefix "{self.prefix}" {{\n  policy = "write"\n}}\n'
             'session_prefix "" {\n  policy = "write"\n}\n'
-            'node_prefix "" {\n  policy = "read"\n}\n'
+            'node_prefix "" {\n  policy = "write"\n}\n'
+            'service_prefix "" {\n  policy = "write"\n}\n'
         )
 
     def node_rules(self, host: str) -> str:

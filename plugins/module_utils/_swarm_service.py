@@ -1,0 +1,418 @@
+# Copyright (c) 2026, swarmops.cluster developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Deploy one Swarm service from a manager: validate, place it with a classic
+strategy and filters against the live nodes, create or update it, wait for its
+tasks, and keep its entries in Consul's catalog in step."""
+
+from __future__ import annotations
+
+import copy
+import random
+import time
+from typing import Any
+
+from ansible_collections.swarmops.cluster.plugins.module_utils._common import Differences, SwarmOpsError
+from ansible_collections.swarmops.cluster.plugins.module_utils._consul import ConsulClient, ConsulEndpoint
+from ansible_collections.swarmops.cluster.plugins.module_utils._docker import (
+    APIError,
+    ImageNotFound,
+    NotFound,
+    docker_client,
+    docker_error,
+)
+from ansible_collections.swarmops.cluster.plugins.module_utils._placement import (
+    STRATEGIES,
+    Placement,
+    parse_filters,
+    place,
+)
+from ansible_collections.swarmops.cluster.plugins.module_utils._service_spec import (
+    build_spec,
+    catalog_entries,
+    comparable,
+    reservations,
+    spec_view,
+)
+
+_RESOURCES = {"cpus": {"type": "str"}, "memory": {"type": "str"}}
+SERVICE_OPTIONS: dict[str, dict[str, Any]] = {
+    "name": {"type": "str", "required": True},
+    "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+    "image": {"type": "str"},
+    "command": {"type": "list", "elements": "str"},
+    "args": {"type": "list", "elements": "str"},
+    "env": {"type": "dict", "default": {}},
+    "mode": {"type": "str", "default": "replicated", "choices": ["replicated", "global"]},
+    "replicas": {"type": "int", "default": 1},
+    "networks": {"type": "list", "elements": "str", "default": []},
+    "endpoint_mode": {"type": "str", "default": "vip", "choices": ["vip", "dnsrr"]},
+    "publish": {
+        "type": "list",
+        "elements": "dict",
+        "default": [],
+        "options": {
+            "target_port": {"type": "int", "required": True},
+            "published_port": {"type": "int"},
+            "protocol": {"type": "str", "default": "tcp", "choices": ["tcp", "udp", "sctp"]},
+            "mode": {"type": "str", "default": "ingress", "choices": ["ingress", "host"]},
+        },
+    },
+    "resources": {
+        "type": "dict",
+        "options": {
+            "limits": {"type": "dict", "options": copy.deepcopy(_RESOURCES)},
+            "reservations": {"type": "dict", "options": copy.deepcopy(_RESOURCES)},
+        },
+    },
+    "restart_config": {"type": "dict"},
+    "update_config": {"type": "dict"},
+    "rollback_config": {"type": "dict"},
+    "labels": {"type": "dict", "default": {}},
+    "healthcheck": {"type": "dict"},
+    "strategy": {"type": "str", "default": "spread", "choices": list(STRATEGIES)},
+    "filters": {"type": "list", "elements": "str", "default": []},
+    "max_replicas_per_node": {"type": "int"},
+    "register_catalog": {"type": "bool", "default": True},
+    "catalog_port": {"type": "int"},
+    "catalog_tags": {"type": "list", "elements": "str", "default": []},
+    "wait": {"type": "bool", "default": True},
+    "wait_timeout": {"type": "int", "default": 120},
+}
+
+
+def service_argument_spec() -> dict[str, dict[str, Any]]:
+    return copy.deepcopy(SERVICE_OPTIONS)
+
+
+def node_facts(
+    nodes: list[dict[str, Any]], tasks: list[dict[str, Any]], services: dict[str, dict[str, Any]], own_id: str | None
+) -> list[dict[str, Any]]:
+    """Placement facts for each node; the service's own tasks are left out, so a rerun
+    places it where it is."""
+    facts = {}
+    for node in nodes:
+        description = node.get("Description") or {}
+        resources = description.get("Resources") or {}
+        facts[node["ID"]] = {
+            "id": node["ID"],
+            "hostname": description.get("Hostname", node["ID"]),
+            "role": node["Spec"].get("Role", "worker"),
+            "availability": node["Spec"].get("Availability", "active"),
+            "state": (node.get("Status") or {}).get("State", "unknown"),
+            "address": (node.get("Status") or {}).get("Addr", ""),
+            "labels": dict(node["Spec"].get("Labels") or {}),
+            "cpus": resources.get("NanoCPUs", 0),
+            "memory": resources.get("MemoryBytes", 0),
+            "reserved_cpus": 0,
+            "reserved_memory": 0,
+            "tasks": 0,
+            "services": set(),
+        }
+    for task in tasks:
+        fact = facts.get(task.get("NodeID", ""))
+        if fact is None or task.get("ServiceID") == own_id or (task.get("Status") or {}).get("State") != "running":
+            continue
+        reserved = (task.get("Spec") or {}).get("Resources", {}).get("Reservations") or {}
+        fact["reserved_cpus"] += reserved.get("NanoCPUs", 0)
+        fact["reserved_memory"] += reserved.get("MemoryBytes", 0)
+        fact["tasks"] += 1
+        fact["services"].add(services.get(task["ServiceID"], {}).get("Spec", {}).get("Name", task["ServiceID"]))
+    return list(facts.values())
+
+
+class ServiceDeployer:
+    def __init__(self, params: dict[str, Any], check_mode: bool, docker: Any) -> None:
+        self.params = params
+        self.check_mode = check_mode
+        self.docker = docker
+        self.api = docker.api
+        self.actions: list[str] = []
+        self.warnings: list[str] = []
+
+    # -- reading -------------------------------------------------------------------------
+
+    def _call(self, what: str, function: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except APIError as exc:
+            raise docker_error(what, exc) from exc
+
+    def _existing(self) -> dict[str, Any] | None:
+        try:
+            return self.api.inspect_service(self.params["name"])
+        except NotFound:
+            return None
+        except APIError as exc:
+            raise docker_error(f"inspect service {self.params['name']!r} (is this host a swarm manager?)", exc) from exc
+
+    def _networks(self) -> tuple[list[str], dict[str, str]]:
+        """IDs of the wanted networks (in order), and every network's name by ID."""
+        names = {net["Id"]: net["Name"] for net in self._call("list networks", self.api.networks)}
+        by_name = {name: net_id for net_id, name in names.items()}
+        missing = [name for name in self.params["networks"] if name not in by_name and name not in names]
+        if missing:
+            overlays = sorted(net["Name"] for net in self.api.networks(filters={"driver": "overlay"}))
+            raise SwarmOpsError(
+                f"network(s) {', '.join(repr(name) for name in missing)} do not exist on this swarm; "
+                f"existing overlay networks: {', '.join(overlays) or 'none'} (create it with swarm_network)"
+            )
+        return [by_name.get(name, name) for name in self.params["networks"]], names
+
+    def _check_image(self) -> None:
+        image = self.params["image"]
+        try:
+            self.api.inspect_image(image)
+            return
+        except ImageNotFound:
+            pass
+        except APIError as exc:
+            raise docker_error(f"inspect image {image!r}", exc) from exc
+        if self.check_mode:
+            self.warnings.append(f"image {image!r} is not on this manager; a real run tries to pull it")
+            return
+        try:
+            self.api.pull(image)
+        except APIError as exc:
+            raise SwarmOpsError(
+                f"image {image!r} is not present on this manager and could not be pulled "
+                f"({getattr(exc, 'explanation', exc)}); load it on the nodes first (role swarm_services does)"
+            ) from exc
+        self.actions.append(f"pulled image {image}")
+
+    # -- placing -------------------------------------------------------------------------
+
+    def _placement(self, existing: dict[str, Any] | None, facts: list[dict[str, Any]]) -> Placement:
+        params = self.params
+        filters = parse_filters(params["filters"])
+        cpus, memory = reservations(params)
+        replicas = params["replicas"] if params["mode"] == "replicated" else len(facts)
+        placement = place(
+            params["strategy"],
+            facts,
+            filters,
+            replicas if params["mode"] == "replicated" else 0,
+            service=params["name"],
+            reservation_cpus=cpus,
+            reservation_memory=memory,
+            rng=random.Random(),
+        )
+        if params["strategy"] == "random" and existing and placement.marker:
+            kept = sorted(fact["hostname"] for fact in facts if fact["labels"].get(placement.marker) == "true")
+            if kept and set(kept) <= set(placement.candidates) and len(kept) == len(placement.nodes):
+                placement = Placement(**{**placement.as_dict(), "nodes": kept, "assignments": kept})
+        return placement
+
+    def _marker_changes(self, placement: Placement, facts: list[dict[str, Any]]) -> dict[str, bool]:
+        """Node host name -> whether it should carry the service's marker label, where that differs."""
+        marker = placement.marker or f"swarmops.place.{self.params['name']}"
+        wanted = set(placement.nodes) if placement.marker and self.params["state"] == "present" else set()
+        return {
+            fact["hostname"]: fact["hostname"] in wanted
+            for fact in facts
+            if (fact["labels"].get(marker) == "true") != (fact["hostname"] in wanted)
+        }
+
+    def _apply_markers(self, changes: dict[str, bool], marker: str, facts: list[dict[str, Any]]) -> None:
+        by_name = {fact["hostname"]: fact["id"] for fact in facts}
+        for hostname, wanted in sorted(changes.items()):
+            self.actions.append(f"{'set' if wanted else 'removed'} node label {marker} on {hostname}")
+            if self.check_mode:
+                continue
+            node = self._call(f"inspect node {hostname}", self.api.inspect_node, by_name[hostname])
+            spec = copy.deepcopy(node["Spec"])
+            labels = spec.setdefault("Labels", {})
+            if wanted:
+                labels[marker] = "true"
+            else:
+                labels.pop(marker, None)
+            self._call(f"label node {hostname}", self.api.update_node, node["ID"], node["Version"]["Index"], spec)
+
+    # -- acting --------------------------------------------------------------------------
+
+    def _deploy(self, existing: dict[str, Any] | None, spec: dict[str, Any]) -> str:
+        name = self.params["name"]
+        arguments = {
+            "task_template": spec["TaskTemplate"],
+            "name": name,
+            "labels": spec["Labels"],
+            "mode": spec["Mode"],
+            "update_config": spec.get("UpdateConfig"),
+            "rollback_config": spec.get("RollbackConfig"),
+            "endpoint_spec": spec["EndpointSpec"],
+        }
+        if existing is None:
+            created = self._call(f"create service {name!r}", self.api.create_service, **arguments)
+            self.actions.append(f"created service {name}")
+            return created["ID"]
+        self._call(
+            f"update service {name!r}",
+            self.api.update_service,
+            existing["ID"],
+            existing["Version"]["Index"],
+            fetch_current_spec=False,
+            **arguments,
+        )
+        self.actions.append(f"updated service {name}")
+        return existing["ID"]
+
+    def _tasks(self, service_id: str) -> list[dict[str, Any]]:
+        return self._call("list the service's tasks", self.api.tasks, filters={"service": service_id})
+
+    def _wait(self, service_id: str, replicas: int | None) -> list[dict[str, Any]]:
+        """Poll until the tasks Swarm wants running are running; fail with their errors."""
+        deadline = time.monotonic() + self.params["wait_timeout"]
+        while True:
+            tasks = self._tasks(service_id)
+            desired = [task for task in tasks if task.get("DesiredState") == "running"]
+            running = [task for task in desired if task["Status"]["State"] == "running"]
+            target = replicas if replicas is not None else len(desired)
+            if len(running) == target and len(desired) == target:
+                return running
+            errors = sorted({task["Status"].get("Err") for task in tasks if task["Status"].get("Err")})
+            if time.monotonic() >= deadline:
+                raise SwarmOpsError(
+                    f"service {self.params['name']!r} has {len(running)} of {target} tasks running after "
+                    f"{self.params['wait_timeout']}s; task errors: {'; '.join(errors) or 'none reported'}"
+                )
+            if any("No such image" in error for error in errors):
+                raise SwarmOpsError(
+                    f"service {self.params['name']!r} cannot start: {'; '.join(errors)} "
+                    f"(is image {self.params['image']!r} loaded on the chosen nodes?)"
+                )
+            time.sleep(0.5)
+
+    def _remove(self, existing: dict[str, Any]) -> None:
+        self.actions.append(f"removed service {self.params['name']}")
+        if not self.check_mode:
+            self._call(f"remove service {self.params['name']!r}", self.api.remove_service, existing["ID"])
+
+    # -- catalog -------------------------------------------------------------------------
+
+    def _catalog(self, tasks: list[dict[str, Any]], facts: list[dict[str, Any]]) -> dict[str, Any]:
+        """Register running tasks in Consul's catalog, deregister the rest; the entries after."""
+        params = self.params
+        if not params["register_catalog"]:
+            return {}
+        if not params.get("consul_host"):
+            raise SwarmOpsError("register_catalog needs consul_host (and a token that may write the catalog)")
+        consul = ConsulClient(ConsulEndpoint.from_params(params))
+        port = params.get("catalog_port") or next((p["target_port"] for p in params["publish"]), 0)
+        by_id = {fact["id"]: fact for fact in facts}
+        wanted = catalog_entries(params["name"], tasks, by_id, port, params["catalog_tags"])
+        current = consul.catalog_instances(params["name"])
+        for service_id in sorted(set(current) - set(wanted)):
+            self.actions.append(f"deregistered {service_id} from the Consul catalog")
+            if not self.check_mode:
+                consul.catalog_deregister(current[service_id]["node"], service_id)
+        for service_id, entry in sorted(wanted.items()):
+            if current.get(service_id) != entry:
+                self.actions.append(f"registered {service_id} ({entry['address']}:{port}) in the Consul catalog")
+                if not self.check_mode:
+                    consul.catalog_register(params["name"], entry)
+        return wanted
+
+    # -- the run -------------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        params = self.params
+        existing = self._existing()
+        if params["state"] == "absent":
+            return self._absent(existing)
+        if not params["image"]:
+            raise SwarmOpsError("image is required when state=present")
+        network_ids, network_names = self._networks()
+        self._check_image()
+        facts = node_facts(
+            self._call("list the swarm's nodes", self.api.nodes),
+            self._call("list the swarm's tasks", self.api.tasks, filters={"desired-state": "running"}),
+            {svc["ID"]: svc for svc in self._call("list services", self.api.services)},
+            existing["ID"] if existing else None,
+        )
+        placement = self._placement(existing, facts)
+        spec = build_spec(params, placement.constraints, network_ids)
+        diff = Differences()
+        wanted_view = spec_view(spec, network_names)
+        before = comparable(spec_view(existing["Spec"], network_names), wanted_view) if existing else {}
+        diff.compare(before, wanted_view)
+        markers = self._marker_changes(placement, facts)
+        diff.add(
+            "placement",
+            sorted(h for h, want in markers.items() if not want),
+            sorted(h for h, w in markers.items() if w),
+        )
+        self._apply_markers(markers, placement.marker or f"swarmops.place.{params['name']}", facts)
+        replicas = params["replicas"] if params["mode"] == "replicated" else None
+        tasks: list[dict[str, Any]] = []
+        service_id = existing["ID"] if existing else None
+        if diff.changed and set(diff.changes) != {"placement"}:
+            if not self.check_mode:
+                service_id = self._deploy(existing, spec)
+            else:
+                self.actions.append(f"would {'update' if existing else 'create'} service {params['name']}")
+        if service_id and not self.check_mode and params["wait"]:
+            tasks = self._wait(service_id, replicas)
+        elif service_id:
+            tasks = [task for task in self._tasks(service_id) if task["Status"]["State"] == "running"]
+        catalog_before = len(self.actions)
+        catalog = self._catalog(tasks, facts) if service_id else {}
+        if len(self.actions) > catalog_before:
+            diff.add("catalog", "out of date", "registered")
+        return self._result(diff, service_id=service_id, placement=placement, tasks=tasks, facts=facts, catalog=catalog)
+
+    def _absent(self, existing: dict[str, Any] | None) -> dict[str, Any]:
+        diff = Differences()
+        diff.add("state", "present" if existing else "absent", "absent")
+        facts = node_facts(self._call("list the swarm's nodes", self.api.nodes), [], {}, None)
+        marker = f"swarmops.place.{self.params['name']}"
+        stale = {fact["hostname"]: False for fact in facts if marker in fact["labels"]}
+        if stale:
+            diff.add("placement", sorted(stale), [])
+            self._apply_markers(stale, marker, facts)
+        if existing:
+            self._remove(existing)
+        catalog_before = len(self.actions)
+        if self.params["register_catalog"] and self.params.get("consul_host"):
+            self._catalog([], facts)
+        if len(self.actions) > catalog_before:
+            diff.add("catalog", "registered", "deregistered")
+        return {
+            "changed": diff.changed,
+            "actions": self.actions,
+            "changes": diff.changes,
+            "diff": diff.diff,
+            "service_id": None,
+            "placement": None,
+            "tasks": [],
+            "catalog": {},
+            "warnings": self.warnings,
+        }
+
+    def _result(
+        self,
+        diff: Differences,
+        *,
+        service_id: str | None,
+        placement: Placement,
+        tasks: list[dict[str, Any]],
+        facts: list[dict[str, Any]],
+        catalog: dict[str, Any],
+    ) -> dict[str, Any]:
+        hostnames = {fact["id"]: fact["hostname"] for fact in facts}
+        running = sorted(hostnames.get(task.get("NodeID", ""), "?") for task in tasks)
+        for relaxed in placement.relaxed:
+            self.warnings.append(f"soft filter {relaxed!r} matched no node and was ignored")
+        return {
+            "changed": diff.changed,
+            "actions": self.actions,
+            "changes": diff.changes,
+            "diff": diff.diff,
+            "service_id": service_id,
+            "placement": {**placement.as_dict(), "running_on": running},
+            "tasks": [{"id": task["ID"], "node": hostnames.get(task.get("NodeID", ""), "?")} for task in tasks],
+            "catalog": catalog,
+            "warnings": self.warnings,
+        }
+
+
+def manage(module: Any) -> dict[str, Any]:
+    return ServiceDeployer(module.params, module.check_mode, docker_client(module.params)).run()
