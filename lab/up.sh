@@ -34,8 +34,16 @@ play() {
 }
 
 : >"$log"
+report=$SWARMOPS_LAB_DIR/report
+rm -rf "$report"
+mkdir -p "$report"
 play "lab hosts" playbooks/lab.yml
 play "site.yml" playbooks/site.yml "$@"
+step "the cluster"
+cat "$report/cluster.txt" 2>/dev/null || echo "lab: no cluster table (see $log)"
+echo
+cat "$report/smoke.txt" 2>/dev/null || echo "lab: no smoke answer (see $log)"
+echo
 changed=$(changes_in "$log")
 if [[ $changed -eq 0 ]]; then
   echo "lab: nothing changed: the lab and the cluster were already as described"
