@@ -133,10 +133,12 @@ options:
             description: Memory, such as V(128M).
             type: str
   restart_config:
-    description: Restart policy, e.g. C({condition: on-failure, delay: 5s, max_attempts: 3, window: 60s}).
+    description:
+      - 'Restart policy, for example C({condition: on-failure, delay: 5s, max_attempts: 3, window: 60s}).'
     type: dict
   update_config:
-    description: Update policy, e.g. C({parallelism: 1, delay: 10s, failure_action: rollback, order: start-first}).
+    description:
+      - 'Update policy, for example C({parallelism: 1, delay: 10s, failure_action: rollback, order: start-first}).'
     type: dict
   rollback_config:
     description: Rollback policy, same keys as O(update_config).
@@ -147,7 +149,8 @@ options:
     default: {}
   healthcheck:
     description:
-      - Container health check, e.g. C({test: [CMD, python3, /app/serve.py], interval: 10s, timeout: 3s, retries: 3}).
+      - Container health check with keys C(test) (a list such as V([CMD, python3, /app/serve.py]) or a shell
+        command), C(interval), C(timeout), C(start_period) (durations such as V(10s)) and C(retries).
     type: dict
   strategy:
     description: How tasks are placed, see the description.
