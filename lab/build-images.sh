@@ -88,6 +88,16 @@ require_tools() {
   ((${#missing[@]} == 0)) || die "missing tools: ${missing[*]} (on Debian: apt-get install -y debootstrap)"
 }
 
+# A fresh Debian machine has no debootstrap: install it (as root, with apt) and say so.
+install_debootstrap() {
+  command -v debootstrap >/dev/null 2>&1 && return 0
+  [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null 2>&1 || return 0
+  say "installing debootstrap with apt-get (needed to build the offline images)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap >/dev/null; } \
+    || die "apt-get install -y debootstrap failed"
+}
+
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 image_id() { docker image inspect --format '{{.Id}}' "$1"; }
 image_size() { docker image inspect --format '{{.Size}}' "$1" | awk '{ printf "%.0f MB", $1 / 1000000 }'; }
@@ -450,6 +460,7 @@ main() {
   for name in "${wanted[@]}"; do builder_for "$name" >/dev/null; done
 
   "${SCRIPT_DIR}/engine.sh"
+  install_debootstrap
   require_tools docker debootstrap apt-get dpkg-deb ldd flock tar
   [[ "$(id -u)" -eq 0 ]] || die "debootstrap needs root; run as root"
   lock_lab_dir
