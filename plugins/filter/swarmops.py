@@ -22,16 +22,18 @@ def consul_keys(cluster: str) -> dict[str, str]:
 
 
 def consul_acl_rules(cluster: str, role: str, host: str | None = None) -> str:
-    """ACL rules (HCL) for ``role`` V(master) or V(node) (the latter for one ``host``)."""
+    """ACL rules (HCL) for ``role`` V(master), V(dns) or V(node) (the latter for one ``host``)."""
     try:
         layout = KeyLayout(cluster)
         if role == "master":
             return layout.master_rules()
+        if role == "dns":
+            return layout.dns_rules()
         if role == "node" and host:
             return layout.node_rules(host)
     except SwarmOpsError as exc:
         raise AnsibleFilterError(exc.msg) from exc
-    raise AnsibleFilterError(f"consul_acl_rules: role {role!r} is not one of 'master' or 'node' (with a host)")
+    raise AnsibleFilterError(f"consul_acl_rules: role {role!r} is not one of 'master', 'dns' or 'node' (with a host)")
 
 
 class FilterModule:

@@ -96,6 +96,12 @@ class KeyLayout:
             'service_prefix "" {\n  policy = "write"\n}\n'
         )
 
+    @staticmethod
+    def dns_rules() -> str:
+        """ACL rules for anonymous requests, which is what DNS queries are: read the catalog
+        (so that <service>.service.consul answers), never the KV store."""
+        return 'node_prefix "" {\n  policy = "read"\n}\nservice_prefix "" {\n  policy = "read"\n}\n'
+
     def node_rules(self, host: str) -> str:
         """ACL rules for one worker: read what joining needs, write its own record only."""
         return (

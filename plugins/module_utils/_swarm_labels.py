@@ -11,6 +11,7 @@ from ansible_collections.swarmops.cluster.plugins.module_utils._common import Di
 from ansible_collections.swarmops.cluster.plugins.module_utils._docker import APIError, docker_client, docker_error
 from ansible_collections.swarmops.cluster.plugins.module_utils._keys import KeyLayout
 from ansible_collections.swarmops.cluster.plugins.module_utils._swarm import (
+    ATTRIBUTE_LABELS,
     LABEL_PREFIX,
     consul_for,
     decode,
@@ -22,9 +23,10 @@ LABELS_OPTIONS: dict[str, dict[str, Any]] = {"cluster": {"type": "str", "require
 
 
 def wanted_labels(current: dict[str, str], record: dict[str, Any]) -> dict[str, str]:
-    """The node's labels after applying ``record``: labels we set before are replaced,
-    labels set by others are kept. ``swarmops.user-labels`` remembers the user keys we own."""
-    owned = {key for key in current if key.startswith(LABEL_PREFIX)}
+    """The node's labels after applying ``record``: the attribute labels and the user labels we
+    set before are replaced; all others are kept (swarm_service's placement markers among them).
+    ``swarmops.user-labels`` remembers the user keys we own."""
+    owned = {LABEL_PREFIX + name for name in ATTRIBUTE_LABELS} | {USER_LABELS}
     owned |= set(filter(None, current.get(USER_LABELS, "").split(",")))
     labels = {key: value for key, value in current.items() if key not in owned}
     labels.update(node_labels(record))

@@ -80,6 +80,10 @@ SERVICE_OPTIONS: dict[str, dict[str, Any]] = {
 }
 
 
+# Changes that do not replace the service's tasks (no rolling update follows them).
+_NOT_ROLLING = {"replicas", "labels", "update_config", "rollback_config", "placement", "catalog"}
+
+
 def service_argument_spec() -> dict[str, dict[str, Any]]:
     return copy.deepcopy(SERVICE_OPTIONS)
 
@@ -258,9 +262,31 @@ class ServiceDeployer:
     def _tasks(self, service_id: str) -> list[dict[str, Any]]:
         return self._call("list the service's tasks", self.api.tasks, filters={"service": service_id})
 
-    def _wait(self, service_id: str, replicas: int | None) -> list[dict[str, Any]]:
-        """Poll until the tasks Swarm wants running are running; fail with their errors."""
+    def _wait_for_update(self, service_id: str, previous: str | None, deadline: float) -> None:
+        """Wait until the rolling update started after ``previous`` (its StartedAt) completes."""
+        while True:
+            status = self._call("inspect the service", self.api.inspect_service, service_id).get("UpdateStatus") or {}
+            started, state = status.get("StartedAt"), status.get("State")
+            if started and started != previous:
+                if state == "completed":
+                    return
+                if state in ("paused", "rollback_paused", "rollback_completed"):
+                    raise SwarmOpsError(
+                        f"the update of service {self.params['name']!r} ended {state}: {status.get('Message', '')}"
+                    )
+            if time.monotonic() >= deadline:
+                raise SwarmOpsError(
+                    f"the update of service {self.params['name']!r} did not complete within "
+                    f"{self.params['wait_timeout']}s (state {state or 'not started'}): {status.get('Message', '')}"
+                )
+            time.sleep(0.5)
+
+    def _wait(self, service_id: str, replicas: int | None, update_from: str | None = None) -> list[dict[str, Any]]:
+        """Poll until the tasks Swarm wants running are running; fail with their errors. With
+        ``update_from`` (the previous update's StartedAt, or ""), first wait for the rolling update."""
         deadline = time.monotonic() + self.params["wait_timeout"]
+        if update_from is not None:
+            self._wait_for_update(service_id, update_from or None, deadline)
         while True:
             tasks = self._tasks(service_id)
             desired = [task for task in tasks if task.get("DesiredState") == "running"]
@@ -280,6 +306,14 @@ class ServiceDeployer:
                     f"(is image {self.params['image']!r} loaded on the chosen nodes?)"
                 )
             time.sleep(0.5)
+
+    @staticmethod
+    def _rolling_update(existing: dict[str, Any] | None, diff: Differences) -> str | None:
+        """The previous update's StartedAt ("" if none) when this run changed the task template of an
+        existing service, which makes Swarm replace its tasks one by one; else None."""
+        if existing is None or not set(diff.changes) - _NOT_ROLLING:
+            return None
+        return (existing.get("UpdateStatus") or {}).get("StartedAt", "")
 
     def _remove(self, existing: dict[str, Any]) -> None:
         self.actions.append(f"removed service {self.params['name']}")
@@ -350,7 +384,7 @@ class ServiceDeployer:
             else:
                 self.actions.append(f"would {'update' if existing else 'create'} service {params['name']}")
         if service_id and not self.check_mode and params["wait"]:
-            tasks = self._wait(service_id, replicas)
+            tasks = self._wait(service_id, replicas, self._rolling_update(existing, diff))
         elif service_id:
             tasks = [task for task in self._tasks(service_id) if task["Status"]["State"] == "running"]
         catalog_before = len(self.actions)

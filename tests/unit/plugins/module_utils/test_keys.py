@@ -52,3 +52,11 @@ def test_node_rules_never_reach_the_manager_token_and_write_only_their_record():
     assert f'key "{layout.node("node1")}" {{\n  policy = "write"' in rules
     assert rules.count('"write"') == 1
     assert f'key_prefix "{layout.prefix}"' not in rules
+
+
+def test_dns_rules_read_the_catalog_and_never_the_kv_store():
+    rules = KeyLayout.dns_rules()
+    assert 'service_prefix "" {\n  policy = "read"' in rules
+    assert 'node_prefix "" {\n  policy = "read"' in rules
+    assert "key" not in rules
+    assert "write" not in rules

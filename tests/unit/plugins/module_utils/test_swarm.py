@@ -190,3 +190,11 @@ def test_labels_replace_ours_keep_others_and_forget_removed_user_labels():
     assert labels["swarmops.kernelversion"] == "6.1.0-18-amd64"
     assert labels[USER_LABELS] == "disk"
     assert wanted_labels(labels, record) == labels
+
+
+def test_labels_keep_the_placement_markers_of_swarm_service():
+    record = swarm.host_attributes(INFO, "10.0.0.7", {})
+    current = {"swarmops.place.hello": "true", "swarmops.kernelversion": "old"}
+    labels = wanted_labels(current, record)
+    assert labels["swarmops.place.hello"] == "true"
+    assert labels["swarmops.kernelversion"] == "6.1.0-18-amd64"
