@@ -11,12 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import consul
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 INVENTORY = Path(__file__).with_name("inventory.yml")
 LAB_NAME = "itest"
 VENV_PYTHON = "/opt/swarmops/venv/bin/python"
+SECRETS = ROOT / ".lab" / "secrets" / LAB_NAME
 
 
 def _env() -> dict[str, str]:
@@ -83,3 +85,12 @@ def ansible() -> Iterator[Ansible]:
     yield Ansible()
     if not os.environ.get("SWARMOPS_KEEP_LAB"):
         _destroy()
+
+
+@pytest.fixture(scope="session")
+def kv(ansible: Ansible) -> consul.Consul:
+    """Consul on itest-kv with ACLs, the masters' and nodes' tokens; a management client."""
+    env = dict(_env(), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default")
+    playbook = Path(__file__).with_name("swarm_prepare.yml")
+    subprocess.run(["ansible-playbook", "-i", str(INVENTORY), str(playbook)], env=env, cwd=ROOT, check=True)
+    return consul.Consul(host=container_ip("itest-kv"), token=(SECRETS / "management.token").read_text().strip())

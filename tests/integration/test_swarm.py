@@ -8,12 +8,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from pathlib import Path
 
 import consul
 import pytest
 
-from .conftest import INVENTORY, ROOT, Ansible, _env, container_ip
+from .conftest import ROOT, Ansible, container_ip
 
 MANAGER = "swarmops.cluster.swarm_manager"
 AGENT = "swarmops.cluster.swarm_agent"
@@ -46,15 +45,6 @@ def inner(host: str, *args: str) -> str:
     return subprocess.run(
         ["docker", "exec", host, "docker", *args], capture_output=True, text=True, check=True
     ).stdout.strip()
-
-
-@pytest.fixture(scope="module")
-def kv(ansible: Ansible) -> consul.Consul:
-    """Consul on itest-kv with ACLs, the masters' and nodes' tokens; a management client."""
-    env = dict(_env(), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default")
-    playbook = Path(__file__).with_name("swarm_prepare.yml")
-    subprocess.run(["ansible-playbook", "-i", str(INVENTORY), str(playbook)], env=env, cwd=ROOT, check=True)
-    return consul.Consul(host=container_ip("itest-kv"), token=(SECRETS / "management.token").read_text().strip())
 
 
 def test_a_worker_before_any_master_is_told_to_run_the_masters(ansible: Ansible, kv):
