@@ -56,11 +56,17 @@ sanity() {
 
 build() {
   say "collection build and install"
-  local out
+  local out doc
   out=$(mktemp -d)
   ansible-galaxy collection build --output-path "$out" >/dev/null
-  ansible-galaxy collection install --offline --no-deps -p "$out/installed" "$out"/swarmops-cluster-*.tar.gz >/dev/null
-  ANSIBLE_COLLECTIONS_PATH="$out/installed" ansible-doc swarmops.cluster.consul_server >/dev/null
+  # Only the installed copy may be visible, or the install is skipped as "already installed".
+  ANSIBLE_COLLECTIONS_PATH="$out/installed" ansible-galaxy collection install --offline --no-deps --force \
+    -p "$out/installed" "$out"/swarmops-cluster-*.tar.gz >/dev/null
+  [[ -f $out/installed/ansible_collections/swarmops/cluster/plugins/modules/swarm_service.py ]] \
+    || { echo "test: the built collection did not install" >&2; return 1; }
+  doc=$(ANSIBLE_COLLECTIONS_PATH="$out/installed" ansible-doc swarmops.cluster.swarm_service)
+  [[ $doc == *installed/ansible_collections/swarmops/cluster/plugins/modules/swarm_service.py* ]] \
+    || { echo "test: ansible-doc cannot read the installed collection's modules" >&2; return 1; }
   echo "test: built $(basename "$out"/swarmops-cluster-*.tar.gz), installed it and read its module docs"
   rm -rf "$out"
 }
