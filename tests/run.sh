@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make test`: the whole suite, fastest stages first. One stage alone:
-#   tests/run.sh lint|unit|sanity|build|integration|molecule
+#   tests/run.sh lint|unit|sanity|build|targets|integration|molecule
 # It starts a Docker engine when none is reachable (and stops it again at the end),
 # builds the offline lab images when missing, and removes every lab it creates.
 set -euo pipefail
@@ -71,6 +71,13 @@ build() {
   rm -rf "$out"
 }
 
+targets() {
+  say "targets: the VirtualBox inventory and Vagrantfile (no VM, no traffic to their addresses)"
+  tests/targets/virtualbox.sh
+  say "targets: AWS provisioning, teardown and dynamic inventory against a local moto server"
+  python -m pytest -q tests/targets
+}
+
 integration() {
   engine
   say "module integration tests (real engines, real Consul)"
@@ -88,13 +95,13 @@ molecule_scenarios() {
 }
 
 stages=("$@")
-[[ ${#stages[@]} -gt 0 ]] || stages=(lint unit sanity build integration molecule)
+[[ ${#stages[@]} -gt 0 ]] || stages=(lint unit sanity build targets integration molecule)
 for stage in "${stages[@]}"; do
   case $stage in
-    lint | unit | sanity | build | integration) "$stage" ;;
+    lint | unit | sanity | build | targets | integration) "$stage" ;;
     molecule) molecule_scenarios ;;
     *)
-      echo "test: unknown stage '$stage' (lint unit sanity build integration molecule)" >&2
+      echo "test: unknown stage '$stage' (lint unit sanity build targets integration molecule)" >&2
       exit 2
       ;;
   esac
