@@ -12,7 +12,7 @@ from pathlib import Path
 def main() -> None:
     env = Path(sys.argv[1])
     marker = env / ".swarmops-env"
-    version = "%d.%d" % sys.version_info[:2]
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
     print(
         json.dumps(
             {
