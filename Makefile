@@ -8,12 +8,13 @@ PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help deps lab lab-destroy test lint unit sanity integration molecule build
+.PHONY: help deps lab lab-destroy test lint unit sanity targets integration molecule build
 
 help:
 	@echo "make lab          bring up the local lab cluster (Docker-in-Docker) and print its summary"
 	@echo "make lab-destroy  remove the lab's containers, volumes, network and secrets"
 	@echo "make test         run the whole test suite (lint, sanity, unit, integration, molecule)"
+	@echo "make bench        site.yml against the plain docker CLI floor (QUICK=1 PAIRS= WORKERS= SCALE_PAIRS= CASES=)"
 
 $(VENV)/.installed: requirements.txt requirements-test.txt
 	python3 -m venv $(VENV)
@@ -45,6 +46,9 @@ unit: deps
 sanity: deps
 	tests/run.sh sanity
 
+targets: deps
+	tests/run.sh targets
+
 integration: deps
 	tests/run.sh integration
 
@@ -53,3 +57,15 @@ molecule: deps
 
 build: deps
 	ansible-galaxy collection build --force --output-path .lab/dist
+
+# make bench [QUICK=1] [PAIRS=3] [WORKERS="3 6 12 24"] [SCALE_PAIRS=1] [CASES="cold scale"]
+# Results in bench/results/ (results.md, results.json, scaling.png, logs/); see bench/run.py.
+.PHONY: bench
+$(VENV)/.bench-installed: requirements-bench.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet -r requirements-bench.txt
+	touch $@
+
+bench: deps $(VENV)/.bench-installed
+	$(PY) bench/run.py $(if $(filter-out 0 no false,$(QUICK)),--quick) $(if $(PAIRS),--pairs $(PAIRS)) \
+	  $(if $(WORKERS),--workers "$(WORKERS)") $(if $(SCALE_PAIRS),--scale-pairs $(SCALE_PAIRS)) \
+	  $(if $(CASES),--cases "$(CASES)")
