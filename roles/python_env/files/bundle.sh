@@ -23,5 +23,5 @@ if [ ! -f "$bundle" ]; then
   mv "$bundle.partial" "$bundle"
   state=built
 fi
-set -- $(sha256sum "$bundle")
-echo "$state $version $1 $bundle"
+sum=$(sha256sum "$bundle" | cut -d' ' -f1)
+echo "$state $version $sum $bundle"
