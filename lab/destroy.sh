@@ -5,6 +5,13 @@
 # The offline images and their archives stay cached in .lab/ for the next `make lab`.
 set -euo pipefail
 
+# The lab comes from the environment only: an argument (even --help) must not fall through
+# to removing the default lab.
+if (($# > 0)); then
+  echo "usage: [SWARMOPS_LAB_NAME=name] [SWARMOPS_LAB_DIR=dir] $0   (no arguments; default lab name: lab)" >&2
+  exit 2
+fi
+
 lab_name=${SWARMOPS_LAB_NAME:-lab}
 lab_dir=${SWARMOPS_LAB_DIR:-$(cd "$(dirname "$0")/.." && pwd)/.lab}
 filter="label=swarmops.lab=${lab_name}"
