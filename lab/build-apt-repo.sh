@@ -40,8 +40,8 @@ readonly KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 FORCE=0
 WORK_DIR=""
 
-say() { printf 'lab: %s\n' "$*"; }
-die() { printf 'lab: ERROR: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=lab/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 usage() {
   sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
@@ -63,20 +63,6 @@ install_tools() {
     || die "apt-get install -y apt-utils failed"
 }
 
-# The Debian mirror of this machine's apt sources (deb822 or one-line format); the
-# security and third-party sources are left out on purpose.
-debian_mirror() {
-  local uri="${SWARMOPS_DEBIAN_MIRROR:-}"
-  if [[ -z "$uri" ]]; then
-    uri="$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null \
-      | awk '$1 == "URIs:" { for (i = 2; i <= NF; i++) if ($i ~ /\/debian\/?$/) { print $i; exit } }')"
-  fi
-  if [[ -z "$uri" ]]; then
-    uri="$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
-      | awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\/.*\/debian\/?$/) { print $i; exit } }')"
-  fi
-  printf '%s\n' "${uri:-http://deb.debian.org/debian}"
-}
 
 base_image_id() { docker image inspect --format '{{.Id}}' "$BASE_IMAGE" 2>/dev/null; }
 

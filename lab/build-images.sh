@@ -59,8 +59,8 @@ WORK_DIR=""
 MIRROR=""
 CHECK_CONTAINER=""
 
-say() { printf 'lab: %s\n' "$*"; }
-die() { printf 'lab: ERROR: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=lab/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 usage() {
   sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
@@ -117,21 +117,6 @@ timed() {
   say "${what} took $((SECONDS - start))s"
 }
 
-# The Debian mirror this machine's apt already uses (deb822 or one-line format).
-detect_mirror() {
-  local uri=""
-  if [[ -n "${SWARMOPS_DEBIAN_MIRROR:-}" ]]; then
-    uri="$SWARMOPS_DEBIAN_MIRROR"
-  else
-    uri="$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null \
-      | awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i ~ /\/debian\/?$/) { print $i; exit } }')"
-    if [[ -z "$uri" ]]; then
-      uri="$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
-        | awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\/.*\/debian\/?$/) { print $i; exit } }')"
-    fi
-  fi
-  printf '%s\n' "${uri:-http://deb.debian.org/debian}"
-}
 
 lock_lab_dir() {
   mkdir -p "$LAB_DIR" "$IMAGES_DIR" "$CACHE_DIR"
@@ -464,7 +449,7 @@ main() {
   require_tools docker debootstrap apt-get dpkg-deb ldd flock tar
   [[ "$(id -u)" -eq 0 ]] || die "debootstrap needs root; run as root"
   lock_lab_dir
-  MIRROR="$(detect_mirror)"
+  MIRROR="$(debian_mirror)"
   WORK_DIR="$(mktemp -d "${LAB_DIR}/tmp.build-images.XXXXXX")"
   trap cleanup EXIT
   trap 'exit 130' INT TERM

@@ -20,8 +20,8 @@ readonly ENGINE_TIMEOUT="${SWARMOPS_ENGINE_TIMEOUT:-60}"
 # A hung engine must not hang the caller: every probe is bounded.
 readonly PROBE_TIMEOUT=15
 
-say() { printf 'lab: %s\n' "$*"; }
-die() { printf 'lab: ERROR: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=lab/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 have() { command -v "$1" >/dev/null 2>&1; }
 
