@@ -49,8 +49,8 @@ readonly NODE_PACKAGES=python3,python3-venv,docker.io,iproute2,iptables,procps,c
 readonly APP_PACKAGES=python3
 readonly KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 readonly STD_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-# The node's default command. Callers normally pass their own (see lab/README or
-# the report); this default keeps each node's cgroups apart via its hostname.
+# The node's default command. Callers normally pass their own (playbooks/lab.yml does, see
+# docs/lab.md, "Docker-in-Docker nodes"); this default keeps each node's cgroups apart via its hostname.
 # shellcheck disable=SC2016 # $(hostname) is for the container's sh, not this script
 readonly NODE_CMD='["/bin/sh","-c","exec dockerd --host=unix:///var/run/docker.sock --cgroup-parent=/swarmops-lab-$(hostname)"]'
 
