@@ -56,11 +56,14 @@ requirements:
 attributes:
   check_mode:
     description: Can run in check mode and return the changed status without modifying the target.
+    support: full
   diff_mode:
     description: Returns details on what has changed (or would change in check mode) when in diff mode.
+    support: full
   idempotent:
     description:
       - When run twice in a row with the same arguments, the second run reports no change.
+    support: full
   action_group:
     description: Use C(group/swarmops.cluster.swarm) in C(module_defaults) to set the connection options once.
     support: full

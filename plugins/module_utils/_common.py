@@ -1,14 +1,13 @@
 # Copyright (c) 2026, swarmops.cluster developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Shared pieces of every swarmops.cluster module: errors, the difference
-tracker, and the base class that owns the Ansible module plumbing."""
+"""Shared pieces of every swarmops.cluster module: errors, the difference tracker and
+the fingerprint that shows a secret changed without showing it (the base class that
+owns the module plumbing is in _module.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
 from typing import Any
-
-from ansible.module_utils.basic import missing_required_lib
 
 
 class SwarmOpsError(Exception):
@@ -38,10 +37,15 @@ class Differences:
         self.changes: list[str] = []
 
     def add(self, field: str, before: Any, after: Any) -> None:
+        """Record a field; recorded again (a later step of the same run), it keeps its first
+        ``before`` and takes the new ``after``."""
+        before = self._before.get(field, before)
         self._before[field] = before
         self._after[field] = after
-        if before != after:
+        if before != after and field not in self.changes:
             self.changes.append(field)
+        elif before == after and field in self.changes:
+            self.changes.remove(field)
 
     def compare(self, before: dict[str, Any], after: dict[str, Any]) -> None:
         for field in sorted(set(before) | set(after)):
@@ -56,14 +60,8 @@ class Differences:
         return {"before": dict(self._before), "after": dict(self._after)}
 
 
-def run_module(module: Any, manager: Callable[[Any], dict[str, Any]]) -> None:
-    """Call ``manager(module)`` and turn its result or failure into Ansible output."""
-    try:
-        result = manager(module)
-    except MissingLibraryError as exc:
-        module.fail_json(msg=missing_required_lib(exc.library), exception=exc.error)
-    except SwarmOpsError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
-    for warning in result.pop("warnings", []):
-        module.warn(warning)
-    module.exit_json(**result)
+def fingerprint(secret: str | None) -> str | None:
+    """A short, non-reversible label for a secret, so diffs can show that it changed."""
+    if secret is None:
+        return None
+    return "sha256:" + hashlib.sha256(secret.encode()).hexdigest()[:12]

@@ -16,17 +16,12 @@ import socket
 import tarfile
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
-from ansible_collections.swarmops.cluster.plugins.module_utils._common import Differences, SwarmOpsError
-from ansible_collections.swarmops.cluster.plugins.module_utils._consul import ConsulClient, ConsulEndpoint
-from ansible_collections.swarmops.cluster.plugins.module_utils._docker import (
-    APIError,
-    ImageNotFound,
-    NotFound,
-    docker_client,
-    docker_error,
-)
+from ansible_collections.swarmops.cluster.plugins.module_utils._common import SwarmOpsError, fingerprint
+from ansible_collections.swarmops.cluster.plugins.module_utils._consul import consul_client
+from ansible_collections.swarmops.cluster.plugins.module_utils._module import SwarmOpsModule
 from ansible_collections.swarmops.cluster.plugins.module_utils._net import (
     ANY,
     default_route_interface,
@@ -66,11 +61,18 @@ def server_argument_spec() -> dict[str, dict[str, Any]]:
     return copy.deepcopy(_SERVER_OPTIONS)
 
 
-def validate_bootstrap_expect(count: int) -> list[str]:
+def validate_bootstrap_expect(count: int, retry_join: list[str]) -> list[str]:
     """Reject counts that can never elect a leader; warn about ones that tolerate no failure."""
     if count < 1:
         raise SwarmOpsError(
             f"bootstrap_expect={count} can never elect a leader: use 1 (a single server) or 3 or 5 (HA)"
+        )
+    reachable = 1 + len(retry_join)
+    if count > reachable:
+        raise SwarmOpsError(
+            f"bootstrap_expect={count} can never elect a leader: this server knows {reachable} server(s) (itself"
+            f"{' and retry_join ' + ', '.join(retry_join) if retry_join else ', retry_join is empty'}); list the "
+            f"other servers in retry_join, or use bootstrap_expect={reachable if reachable % 2 else reachable - 1}"
         )
     if count % 2 == 0:
         return [
@@ -100,13 +102,6 @@ def validate_encrypt_key(key: str | None) -> None:
 def validate_port(port: int) -> None:
     if not 1 <= port <= 65535:
         raise SwarmOpsError(f"http_port={port} is not a TCP port: use 1-65535")
-
-
-def key_fingerprint(key: str | None) -> str | None:
-    """A short, non-reversible label for a secret, so diffs can show that it changed."""
-    if key is None:
-        return None
-    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -202,32 +197,14 @@ def wait_for_leader(
         time.sleep(interval)
 
 
-class ConsulServer:
+class ConsulServer(SwarmOpsModule):
     """Compare and converge one Consul server container on one Docker engine."""
-
-    def __init__(self, params: dict[str, Any], check_mode: bool) -> None:
-        self.params = params
-        self.check_mode = check_mode
-        self.warnings: list[str] = []
-        self.actions: list[str] = []
-        self._client: Any = None
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = docker_client(self.params)
-        return self._client
 
     def validate(self) -> None:
         params = self.params
         if params["state"] == "present" and not params["image"]:
             raise SwarmOpsError("image is required when state=present, e.g. hashicorp/consul:1.20.5")
-        self.warnings.extend(validate_bootstrap_expect(params["bootstrap_expect"]))
-        if params["bootstrap_expect"] > 1 and not params["retry_join"]:
-            self.warnings.append(
-                f"bootstrap_expect={params['bootstrap_expect']} but retry_join is empty: "
-                "this server cannot find the others"
-            )
+        self.warnings.extend(validate_bootstrap_expect(params["bootstrap_expect"], params["retry_join"]))
         validate_encrypt_key(params["encrypt_key"])
         validate_port(params["http_port"])
         if params["leader_timeout"] < 1:
@@ -255,25 +232,16 @@ class ConsulServer:
             "client_addr": client,
             "http_port": params["http_port"],
             "data_volume": params["data_volume"],
-            "encrypt_key": key_fingerprint(params["encrypt_key"]),
+            "encrypt_key": fingerprint(params["encrypt_key"]),
             "extra_config": params["extra_config"],
         }
 
     def _find_container(self) -> Any:
-        try:
-            return self.client.containers.get(self.params["name"])
-        except NotFound:
-            return None
-        except APIError as exc:
-            raise docker_error(f"inspect container {self.params['name']!r}", exc) from exc
+        return self.find(f"inspect container {self.params['name']!r}", self.docker.containers.get, self.params["name"])
 
     def _image_id(self) -> str | None:
-        try:
-            return self.client.images.get(self.params["image"]).id
-        except ImageNotFound:
-            return None
-        except APIError as exc:
-            raise docker_error(f"inspect image {self.params['image']!r}", exc) from exc
+        image = self.find(f"inspect image {self.params['image']!r}", self.docker.images.get, self.params["image"])
+        return image.id if image is not None else None
 
     def run(self) -> dict[str, Any]:
         self.validate()
@@ -283,58 +251,58 @@ class ConsulServer:
         return self._present(container)
 
     def _absent(self, container: Any) -> dict[str, Any]:
-        diff = Differences()
-        diff.add("state", "present" if container else "absent", "absent")
-        if container and not self.check_mode:
-            self._remove(container)
-        if container:
-            self.actions.append(f"removed container {self.params['name']} (volume {self.params['data_volume']} kept)")
-        return self._result(diff, container=None, leader=None, version=None, address=None)
+        self.act(
+            "state",
+            "present" if container else "absent",
+            "absent",
+            f"remove container {self.params['name']} (volume {self.params['data_volume']} kept)",
+            partial(self._remove, container),
+        )
+        return self._answer(container=None, leader=None, version=None, address=None)
 
     def _present(self, container: Any) -> dict[str, Any]:
         image_id = self._image_id()
         if image_id is None:
             self._missing_image()
         settings = self.desired_settings(image_id)
+        self._consul = consul_client(
+            {**self.params, "consul_port": self.params["http_port"]},
+            default_host="127.0.0.1" if settings["client_addr"] == ANY else settings["client_addr"],
+        )
         config = render_agent_config(settings, self.params["encrypt_key"])
         wanted_hash = config_hash(config, image_id)
-        diff = Differences()
-        before = self._current_settings(container)
-        diff.compare(before, settings)
+        self.diff.compare(self._current_settings(container), settings)
         running = bool(container) and container.status == "running"
-        diff.add("running", running, True)
-        up_to_date = bool(container) and container.labels.get(HASH_LABEL) == wanted_hash
+        self.diff.add("running", running, True)
+        current_hash = container.labels.get(HASH_LABEL) if container else None
+        up_to_date = current_hash == wanted_hash
+        name = self.params["name"]
         if not up_to_date:
-            diff.add("config_hash", container.labels.get(HASH_LABEL) if container else None, wanted_hash)
-        if self.check_mode:
-            self._plan(container, up_to_date, running)
-            leader = self._leader(settings) if (up_to_date and running) else None
-            return self._result(
-                diff,
-                container=container,
-                leader=leader,
-                version=None,
-                address=settings["advertise_addr"],
-                settings=settings,
+            self.act(
+                "config_hash",
+                current_hash,
+                wanted_hash,
+                f"{'recreate' if container else 'create'} container {name}",
+                partial(self._recreate, container, settings, config, wanted_hash),
             )
-        if not up_to_date:
-            container = self._recreate(container, settings, config, wanted_hash)
         elif not running:
-            self._start(container)
+            self.perform(f"start container {name}", partial(self._start, container))
+        if self.check_mode:
+            leader = self.consul.leader() if (up_to_date and running) else None
+            return self._answer(container=container, leader=leader, version=None, address=settings["advertise_addr"])
+        container = self._find_container()
         leader = wait_for_leader(
-            leader=lambda: self._leader(settings),
-            is_running=lambda: self._is_running(container),
+            leader=self.consul.leader,
+            is_running=partial(self._is_running, container),
             timeout=self.params["leader_timeout"],
-            url=self._endpoint(settings).url,
+            url=self.consul.endpoint.url,
             bootstrap_expect=settings["bootstrap_expect"],
         )
-        return self._result(
-            diff,
+        return self._answer(
             container=container,
             leader=leader,
             version=self._version(container),
             address=settings["advertise_addr"],
-            settings=settings,
         )
 
     def _missing_image(self) -> None:
@@ -344,14 +312,7 @@ class ConsulServer:
                 f"image {image!r} is not present on this Docker host: pull it or load its archive first "
                 "(role swarmops.cluster.consul does either: consul_image_archive loads a saved image)"
             )
-        self.warnings.append(f"image {image!r} is not on this host yet; a real run needs it pulled or loaded first")
-
-    def _plan(self, container: Any, up_to_date: bool, running: bool) -> None:
-        if not up_to_date:
-            verb = "recreate" if container else "create"
-            self.actions.append(f"would {verb} container {self.params['name']}")
-        elif not running:
-            self.actions.append(f"would start container {self.params['name']}")
+        self.warn(f"image {image!r} is not on this host yet; a real run needs it pulled or loaded first")
 
     @staticmethod
     def _current_settings(container: Any) -> dict[str, Any]:
@@ -363,99 +324,69 @@ class ConsulServer:
             return {}
 
     def _remove(self, container: Any) -> None:
-        try:
-            container.remove(force=True)
-        except APIError as exc:
-            raise docker_error(f"remove container {container.name!r}", exc) from exc
+        self.call(f"remove container {container.name!r}", container.remove, force=True)
 
     def _ensure_volume(self) -> None:
+        """The data volume, part of the container's settings (diff field ``data_volume``)."""
         name = self.params["data_volume"]
-        try:
-            self.client.volumes.get(name)
-        except NotFound:
-            self.client.volumes.create(name=name, labels={MANAGED_LABEL: "swarmops.cluster"})
-            self.actions.append(f"created volume {name}")
+        if self.find(f"inspect volume {name!r}", self.docker.volumes.get, name) is None:
+            self.call(
+                f"create volume {name!r}",
+                self.docker.volumes.create,
+                name=name,
+                labels={MANAGED_LABEL: "swarmops.cluster"},
+            )
 
-    def _recreate(self, container: Any, settings: dict[str, Any], config: dict[str, Any], wanted_hash: str) -> Any:
+    def _recreate(self, container: Any, settings: dict[str, Any], config: dict[str, Any], wanted_hash: str) -> None:
         name = self.params["name"]
         if container is not None:
             self._remove(container)
-        try:
-            self._ensure_volume()
-            created = self.client.containers.create(
-                self.params["image"],
-                name=name,
-                hostname=settings["node_name"],
-                entrypoint=["consul"],
-                command=["agent", f"-config-dir={CONFIG_DIR}"],
-                network_mode="host",
-                restart_policy={"Name": "always"},
-                volumes={settings["data_volume"]: {"bind": DATA_DIR, "mode": "rw"}},
-                labels={
-                    MANAGED_LABEL: "swarmops.cluster",
-                    SETTINGS_LABEL: json.dumps(settings, sort_keys=True),
-                    HASH_LABEL: wanted_hash,
-                },
-            )
-            created.put_archive(CONFIG_DIR, config_archive(config))
-            created.start()
-        except APIError as exc:
-            raise docker_error(f"create and start container {name!r}", exc) from exc
-        self.actions.append(f"{'recreated' if container is not None else 'created'} container {name}")
-        return created
+        self._ensure_volume()
+        created = self.call(
+            f"create container {name!r}",
+            self.docker.containers.create,
+            self.params["image"],
+            name=name,
+            hostname=settings["node_name"],
+            entrypoint=["consul"],
+            command=["agent", f"-config-dir={CONFIG_DIR}"],
+            network_mode="host",
+            restart_policy={"Name": "always"},
+            volumes={settings["data_volume"]: {"bind": DATA_DIR, "mode": "rw"}},
+            labels={
+                MANAGED_LABEL: "swarmops.cluster",
+                SETTINGS_LABEL: json.dumps(settings, sort_keys=True),
+                HASH_LABEL: wanted_hash,
+            },
+        )
+        self.call(
+            f"copy the agent configuration into container {name!r}",
+            created.put_archive,
+            CONFIG_DIR,
+            config_archive(config),
+        )
+        self.call(f"start container {name!r}", created.start)
 
     def _start(self, container: Any) -> None:
-        try:
-            container.start()
-        except APIError as exc:
-            raise docker_error(f"start container {container.name!r}", exc) from exc
-        self.actions.append(f"started container {container.name}")
+        self.call(f"start container {container.name!r}", container.start)
 
-    @staticmethod
-    def _is_running(container: Any) -> bool:
-        container.reload()
+    def _is_running(self, container: Any) -> bool:
+        self.call(f"inspect container {container.name!r}", container.reload)
         return container.status in ("running", "restarting", "created")
 
-    def _endpoint(self, settings: dict[str, Any]) -> ConsulEndpoint:
-        client_addr = settings["client_addr"]
-        default_host = "127.0.0.1" if client_addr == ANY else client_addr
-        params = dict(self.params, consul_port=self.params["http_port"])
-        return ConsulEndpoint.from_params(params, default_host=default_host)
-
-    def _leader(self, settings: dict[str, Any]) -> str:
-        return ConsulClient(self._endpoint(settings)).leader()
-
     def _version(self, container: Any) -> str | None:
-        exit_code, output = container.exec_run(["consul", "version"])
+        exit_code, output = self.call(
+            f"run consul version in container {container.name!r}", container.exec_run, ["consul", "version"]
+        )
         return parse_version(output.decode("utf-8", "replace")) if exit_code == 0 else None
 
-    def _result(
-        self,
-        diff: Differences,
-        *,
-        container: Any,
-        leader: str | None,
-        version: str | None,
-        address: str | None,
-        settings: dict[str, Any] | None = None,
+    def _answer(
+        self, *, container: Any, leader: str | None, version: str | None, address: str | None
     ) -> dict[str, Any]:
-        http_addr = None
-        if settings is not None:
-            http_addr = self._endpoint(settings).url
-        return {
-            "changed": diff.changed,
-            "actions": self.actions,
-            "changes": diff.changes,
-            "diff": diff.diff,
-            "container": {"name": self.params["name"], "id": container.id if container else None},
-            "address": address,
-            "http_addr": http_addr,
-            "leader": leader,
-            "version": version,
-            "warnings": self.warnings,
-        }
-
-
-def manage(module: Any) -> dict[str, Any]:
-    """Entry point used by the consul_server module."""
-    return ConsulServer(module.params, module.check_mode).run()
+        return self.result(
+            container={"name": self.params["name"], "id": container.id if container else None},
+            address=address,
+            http_addr=self.consul.endpoint.url if address is not None else None,
+            leader=leader,
+            version=version,
+        )

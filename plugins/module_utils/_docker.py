@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from ansible_collections.swarmops.cluster.plugins.module_utils._common import (
     MissingLibraryError,
@@ -42,6 +44,7 @@ __all__ = [
     "DEFAULT_DOCKER_HOST",
     "DOCKER_ARGUMENT_SPEC",
     "DOCKER_IMPORT_ERROR",
+    "OUT_OF_SEQUENCE",
     "APIError",
     "DockerException",
     "ImageNotFound",
@@ -49,9 +52,14 @@ __all__ = [
     "docker_client",
     "docker_error",
     "docker_url",
+    "retry_out_of_sequence",
 ]
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
+# What a manager answers when an update carries a version that another writer has replaced.
+OUT_OF_SEQUENCE = "update out of sequence"
+UPDATE_ATTEMPTS = 5
+_T = TypeVar("_T")
 
 DOCKER_ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     "docker_host": {"type": "str"},
@@ -84,3 +92,30 @@ def docker_error(action: str, exc: Exception) -> SwarmOpsError:
     """Wrap a Docker API failure in a message that names the step."""
     explanation = getattr(exc, "explanation", None) or str(exc)
     return SwarmOpsError(f"Docker engine refused to {action}: {explanation}")
+
+
+def retry_out_of_sequence(
+    action: str,
+    read: Callable[[], Any],
+    write: Callable[[Any], _T],
+    *,
+    attempts: int = UPDATE_ATTEMPTS,
+    delay: float = 0.2,
+) -> _T:
+    """``write(read())`` for a versioned swarm object (node, service); when another writer updated it in
+    between ("update out of sequence"), read it again and retry, up to ``attempts`` times in all."""
+    attempt = 1
+    while True:
+        try:
+            return write(read())
+        except APIError as exc:
+            explanation = str(getattr(exc, "explanation", None) or exc)
+            if OUT_OF_SEQUENCE not in explanation:
+                raise docker_error(action, exc) from exc
+            if attempt == attempts:
+                raise SwarmOpsError(
+                    f"Docker engine refused to {action}: {explanation} after {attempts} attempts; another writer "
+                    "keeps updating the same object (a concurrent deploy or docker node update?)"
+                ) from exc
+        time.sleep(delay * attempt)
+        attempt += 1

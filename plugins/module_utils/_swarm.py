@@ -8,12 +8,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from ansible_collections.swarmops.cluster.plugins.module_utils._common import SwarmOpsError
-from ansible_collections.swarmops.cluster.plugins.module_utils._consul import ConsulClient, ConsulEndpoint
-from ansible_collections.swarmops.cluster.plugins.module_utils._docker import APIError, docker_error
+from ansible_collections.swarmops.cluster.plugins.module_utils._docker import APIError
 from ansible_collections.swarmops.cluster.plugins.module_utils._keys import KeyLayout
+from ansible_collections.swarmops.cluster.plugins.module_utils._module import SwarmOpsModule
 from ansible_collections.swarmops.cluster.plugins.module_utils._net import (
     default_route_interface,
     host_interfaces,
@@ -144,19 +145,13 @@ def join_swarm(
         time.sleep(interval)
 
 
-class SwarmMember:
-    """Common state of swarm_manager and swarm_agent: parameters, clients, addresses."""
+class SwarmMember(SwarmOpsModule):
+    """Common state of swarm_manager and swarm_agent: this engine, its addresses, the key layout."""
 
-    def __init__(self, params: dict[str, Any], check_mode: bool, docker: Any, consul: ConsulClient) -> None:
-        self.params = params
-        self.check_mode = check_mode
-        self.docker = docker
-        self.consul = consul
+    def __init__(self, params: dict[str, Any], check_mode: bool, **clients: Any) -> None:
+        super().__init__(params, check_mode, **clients)
+        validate_positive(params, "join_timeout")
         self.layout = KeyLayout(params["cluster"])
-        self.warnings: list[str] = []
-        self.actions: list[str] = []
-        self.info = self._info()
-        self.host = self.info.get("Name", "")
         interfaces = host_interfaces()
         self.advertise_addr = resolve_address(
             params["advertise_addr"], "advertise_addr", interfaces, default_route_interface()
@@ -166,17 +161,12 @@ class SwarmMember:
             self.data_path_addr = resolve_address(
                 params["data_path_addr"], "data_path_addr", interfaces, default_route_interface()
             )
-        self.local = LocalSwarm(self.info)
+        self.refresh()
+        self.host = self.info.get("Name", "")
         self.local.check_usable(self.host)
 
-    def _info(self) -> dict[str, Any]:
-        try:
-            return self.docker.info()
-        except APIError as exc:
-            raise docker_error("report its state (docker info)", exc) from exc
-
     def refresh(self) -> None:
-        self.info = self._info()
+        self.info = self.call("report its state (docker info)", self.docker.info)
         self.local = LocalSwarm(self.info)
 
     def swarm_record(self) -> dict[str, Any] | None:
@@ -192,25 +182,27 @@ class SwarmMember:
                 data_path_addr=self.data_path_addr,
             )
 
+        self.step = f"join the swarm through one of {addresses}"
         used = join_swarm(attempt, addresses, timeout=self.params["join_timeout"])
         self.refresh()
         return used
 
-    def publish_node_record(self) -> bool:
-        """Write this host's attributes under nodes/<host> when they differ; True if written."""
+    def publish_node_record(self) -> None:
+        """Write this host's attributes under nodes/<host> where they differ (diff field node_record)."""
         key = self.layout.node(self.host)
         record = host_attributes(self.info, self.advertise_addr, self.params["labels"])
         record["node_id"] = self.local.node_id
-        current = decode(self.consul.kv_get(key), key)
-        if current == record:
-            return False
-        if not self.check_mode:
-            self.consul.kv_put(key, encode(record))
-        self.actions.append(f"published the attributes of {self.host} at {key}")
-        return True
+        self.act(
+            "node_record",
+            decode(self.consul.kv_get(key), key),
+            record,
+            f"publish the attributes of {self.host} at {key}",
+            partial(self.consul.kv_put, key, encode(record)),
+        )
 
 
-def consul_for(params: dict[str, Any]) -> ConsulClient:
-    if not params.get("consul_host"):
-        raise SwarmOpsError("consul_host is required: the address of the Consul server that holds the swarm record")
-    return ConsulClient(ConsulEndpoint.from_params(params))
+def validate_positive(params: dict[str, Any], option: str) -> None:
+    """Timeouts and counts that must be at least 1, refused before anything is done."""
+    value = params.get(option)
+    if value is not None and value < 1:
+        raise SwarmOpsError(f"{option}={value} must be at least 1")

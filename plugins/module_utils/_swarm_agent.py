@@ -7,14 +7,13 @@ host's attributes go back to its node record."""
 from __future__ import annotations
 
 import copy
+from functools import partial
 from typing import Any
 
-from ansible_collections.swarmops.cluster.plugins.module_utils._common import Differences, SwarmOpsError
-from ansible_collections.swarmops.cluster.plugins.module_utils._docker import docker_client
+from ansible_collections.swarmops.cluster.plugins.module_utils._common import SwarmOpsError
 from ansible_collections.swarmops.cluster.plugins.module_utils._swarm import (
     SWARM_MEMBER_OPTIONS,
     SwarmMember,
-    consul_for,
     decode,
     manager_addresses,
 )
@@ -31,6 +30,9 @@ def same_swarm(remote_managers: list[dict[str, str]], published: dict[str, str])
 
 
 class SwarmAgent(SwarmMember):
+    #: The manager address the join went through, when this run joined.
+    joined_via: str | None = None
+
     def run(self) -> dict[str, Any]:
         record = self.swarm_record()
         if record is None:
@@ -40,22 +42,15 @@ class SwarmAgent(SwarmMember):
                 "before swarm_nodes)"
             )
         published = self.consul.kv_list(self.layout.managers_prefix)
-        diff = Differences()
-        diff.add("swarm_id", self._current_swarm(record, published), record["id"])
-        joined_via = None
-        if not self.local.active:
-            joined_via = self._join(record, published)
-        node_record_changed = self.publish_node_record()
-        return {
-            "changed": diff.changed or node_record_changed,
-            "actions": self.actions,
-            "changes": diff.changes + (["node_record"] if node_record_changed else []),
-            "diff": diff.diff,
-            "node_id": self.local.node_id or None,
-            "swarm_id": record["id"],
-            "joined_via": joined_via,
-            "warnings": self.warnings,
-        }
+        self.act(
+            "swarm_id",
+            self._current_swarm(record, published),
+            record["id"],
+            f"join swarm {record['id']} as a worker through one of {manager_addresses(published)}",
+            partial(self._join, published),
+        )
+        self.publish_node_record()
+        return self.result(node_id=self.local.node_id or None, swarm_id=record["id"], joined_via=self.joined_via)
 
     def _current_swarm(self, record: dict[str, Any], published: dict[str, str]) -> str | None:
         if not self.local.active:
@@ -74,21 +69,10 @@ class SwarmAgent(SwarmMember):
             )
         return record["id"]
 
-    def _join(self, record: dict[str, Any], published: dict[str, str]) -> str | None:
-        addresses = manager_addresses(published)
-        if self.check_mode:
-            self.actions.append(f"would join swarm {record['id']} as a worker through one of {addresses}")
-            return None
+    def _join(self, published: dict[str, str]) -> None:
         token = self.consul.kv_get(self.layout.worker_token)
         if not token:
             raise SwarmOpsError(
                 f"the worker join token {self.layout.worker_token} is missing in Consul: run the masters first"
             )
-        used = self.join(token, addresses)
-        self.actions.append(f"joined swarm {record['id']} as a worker through {used}")
-        return used
-
-
-def manage(module: Any) -> dict[str, Any]:
-    params = module.params
-    return SwarmAgent(params, module.check_mode, docker_client(params), consul_for(params)).run()
+        self.joined_via = self.join(token, manager_addresses(published))

@@ -5,15 +5,15 @@ services can be placed by kernel version, storage driver, OS or any user label."
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from ansible_collections.swarmops.cluster.plugins.module_utils._common import Differences
-from ansible_collections.swarmops.cluster.plugins.module_utils._docker import APIError, docker_client, docker_error
+from ansible_collections.swarmops.cluster.plugins.module_utils._common import SwarmOpsError
 from ansible_collections.swarmops.cluster.plugins.module_utils._keys import KeyLayout
+from ansible_collections.swarmops.cluster.plugins.module_utils._module import SwarmOpsModule
 from ansible_collections.swarmops.cluster.plugins.module_utils._swarm import (
     ATTRIBUTE_LABELS,
     LABEL_PREFIX,
-    consul_for,
     decode,
     node_labels,
 )
@@ -36,55 +36,46 @@ def wanted_labels(current: dict[str, str], record: dict[str, Any]) -> dict[str, 
     return labels
 
 
-class NodeLabels:
-    def __init__(self, params: dict[str, Any], check_mode: bool, docker: Any, consul: Any) -> None:
-        self.layout = KeyLayout(params["cluster"])
-        self.check_mode = check_mode
-        self.docker = docker
-        self.consul = consul
-        self.actions: list[str] = []
-        self.warnings: list[str] = []
-
+class NodeLabels(SwarmOpsModule):
     def run(self) -> dict[str, Any]:
-        records = self.consul.kv_list(self.layout.nodes_prefix)
-        try:
-            nodes = {node["ID"]: node for node in self.docker.api.nodes()}
-        except APIError as exc:
-            raise docker_error("list the swarm's nodes (is this host a manager?)", exc) from exc
-        diff = Differences()
+        layout = KeyLayout(self.params["cluster"])
+        nodes = {
+            node["ID"]: node
+            for node in self.call("list the swarm's nodes (is this host a manager?)", self.docker.api.nodes)
+        }
+        records = self.consul.kv_list(layout.nodes_prefix)
+        if nodes and not records:
+            raise SwarmOpsError(
+                f"no node record is readable under {layout.nodes_prefix} in Consul at {self.consul.endpoint.url}, "
+                f"but the swarm has {len(nodes)} node(s): the token may lack read access to that prefix (use the "
+                "masters' token), or no host has run swarm_manager or swarm_agent for cluster "
+                f"{layout.cluster!r}"
+            )
         labelled = {}
+        recorded_ids = set()
         for key, value in sorted(records.items()):
             record = decode(value, key) or {}
-            host = key[len(self.layout.nodes_prefix) :]
+            host = key[len(layout.nodes_prefix) :]
             node = nodes.get(record.get("node_id", ""))
             if node is None:
-                self.warnings.append(f"{key} names node {record.get('node_id')!r}, which is not in the swarm")
+                self.warn(f"{key} names node {record.get('node_id')!r}, which is not in the swarm")
                 continue
+            recorded_ids.add(node["ID"])
             current = dict(node["Spec"].get("Labels") or {})
-            wanted = wanted_labels(current, record)
-            diff.add(host, current, wanted)
-            labelled[host] = wanted
-            if current != wanted:
-                self._update(host, node, wanted)
-        return {
-            "changed": diff.changed,
-            "actions": self.actions,
-            "changes": diff.changes,
-            "diff": diff.diff,
-            "labels": labelled,
-            "warnings": self.warnings,
-        }
-
-    def _update(self, host: str, node: dict[str, Any], labels: dict[str, str]) -> None:
-        self.actions.append(f"set the labels of {host}")
-        if self.check_mode:
-            return
-        try:
-            self.docker.api.update_node(node["ID"], node["Version"]["Index"], {**node["Spec"], "Labels": labels})
-        except APIError as exc:
-            raise docker_error(f"update the labels of node {host}", exc) from exc
+            labelled[host] = wanted_labels(current, record)
+            self.act(
+                host,
+                current,
+                labelled[host],
+                f"set the labels of {host}",
+                partial(self.update_node, node["ID"], f"update the labels of node {host}", partial(_relabel, record)),
+            )
+        for node_id in sorted(set(nodes) - recorded_ids):
+            hostname = (nodes[node_id].get("Description") or {}).get("Hostname", node_id)
+            self.warn(f"swarm node {hostname} has no record under {layout.nodes_prefix}: its labels are left alone")
+        return self.result(labels=labelled)
 
 
-def manage(module: Any) -> dict[str, Any]:
-    params = module.params
-    return NodeLabels(params, module.check_mode, docker_client(params), consul_for(params)).run()
+def _relabel(record: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    """The node spec with the labels of ``record`` applied (to the spec as read just before the update)."""
+    return {**spec, "Labels": wanted_labels(dict(spec.get("Labels") or {}), record)}

@@ -9,18 +9,18 @@ from __future__ import annotations
 import copy
 import ipaddress
 import time
+from functools import partial
 from typing import Any
 
-from ansible_collections.swarmops.cluster.plugins.module_utils._common import Differences, SwarmOpsError
-from ansible_collections.swarmops.cluster.plugins.module_utils._docker import APIError, docker_client, docker_error
+from ansible_collections.swarmops.cluster.plugins.module_utils._common import SwarmOpsError, fingerprint
 from ansible_collections.swarmops.cluster.plugins.module_utils._swarm import (
     SWARM_MEMBER_OPTIONS,
     SWARM_PORT,
     SwarmMember,
-    consul_for,
     decode,
     encode,
     manager_addresses,
+    validate_positive,
 )
 
 MANAGER_OPTIONS: dict[str, dict[str, Any]] = {
@@ -75,9 +75,14 @@ def even_manager_warning(total: int) -> str | None:
 
 
 class SwarmManager(SwarmMember):
+    def __init__(self, params: dict[str, Any], check_mode: bool, **clients: Any) -> None:
+        super().__init__(params, check_mode, **clients)
+        # The swarm's managers as published in this run (docker node ls), by host name.
+        self.managers: dict[str, dict[str, Any]] = {}
+
     def run(self) -> dict[str, Any]:
         validate_pools(self.params["default_addr_pool"], self.params["subnet_size"])
-        diff = Differences()
+        validate_positive(self.params, "lock_timeout")
         record = self.swarm_record()
         before_swarm = self.local.cluster_id if self.local.active else None
         was_manager = self.local.is_manager
@@ -89,13 +94,13 @@ class SwarmManager(SwarmMember):
             self._join_as_manager(record)
         if self.local.active and not self.check_mode:
             self._check_joined(record)
-        swarm_id = record["id"] if record else None
-        diff.add("swarm_id", before_swarm, swarm_id)
-        diff.add("manager", was_manager, True)
-        changed_entries = self._publish_cluster_state() if self.local.is_manager else True
-        self._own_node(diff)
-        node_record_changed = self.publish_node_record()
-        return self._result(record, diff, changed_entries or node_record_changed)
+        self.diff.add("swarm_id", before_swarm, record["id"] if record else None)
+        self.diff.add("manager", was_manager, True)
+        if self.local.is_manager:
+            self._publish_cluster_state()
+        self._own_node()
+        self.publish_node_record()
+        return self._result(record)
 
     def _check_membership(self, record: dict[str, Any] | None) -> dict[str, Any] | None:
         if not self.local.is_manager:
@@ -110,12 +115,12 @@ class SwarmManager(SwarmMember):
                 "silently. Make the host leave its swarm by hand, or use the cluster name of its swarm."
             )
         if record is None:
-            return self._locked(self._adopt)
+            return self._locked(self._publish_new_record)
         return record
 
     def _init_or_join(self) -> dict[str, Any] | None:
         if self.check_mode:
-            self.actions.append(f"would initialise a new swarm on {self.host} and publish it in Consul")
+            self.perform(f"initialise a new swarm on {self.host} and publish it in Consul")
             return None
         record = self._locked(self._init)
         if not self.local.active:
@@ -127,7 +132,12 @@ class SwarmManager(SwarmMember):
         """The cluster's record: found while holding the init lock, else made by ``action`` under it;
         while another master holds the lock, wait for the record that master publishes."""
         if self.check_mode:
-            self.actions.append(f"would publish swarm {self.local.cluster_id} of {self.host} in Consul")
+            self.act(
+                "swarm_record",
+                None,
+                {"id": self.local.cluster_id, "created_by": self.host},
+                f"publish swarm {self.local.cluster_id} of {self.host} in Consul",
+            )
             return None
         deadline = time.monotonic() + self.params["lock_timeout"]
         while True:
@@ -150,46 +160,54 @@ class SwarmManager(SwarmMember):
 
     def _init(self) -> dict[str, Any]:
         params = self.params
-        try:
-            self.docker.api.init_swarm(
+        self.perform(
+            f"initialise a new swarm on {self.host}",
+            partial(
+                self.call,
+                f"initialise a swarm on {self.host}",
+                self.docker.api.init_swarm,
                 advertise_addr=self.advertise_addr,
                 listen_addr=params["listen_addr"],
                 default_addr_pool=params["default_addr_pool"] or None,
                 subnet_size=params["subnet_size"] if params["default_addr_pool"] else None,
                 data_path_addr=self.data_path_addr,
-            )
-        except APIError as exc:
-            raise docker_error(f"initialise a swarm on {self.host}", exc) from exc
+            ),
+        )
         self.refresh()
-        self.actions.append(f"initialised swarm {self.local.cluster_id} on {self.host}")
-        return self._publish_new_record()
-
-    def _adopt(self) -> dict[str, Any]:
-        self.actions.append(f"published the existing swarm {self.local.cluster_id} of {self.host}")
         return self._publish_new_record()
 
     def _publish_new_record(self) -> dict[str, Any]:
         """Tokens and managers first, the swarm record last: joiners find all they need."""
         self._publish_cluster_state()
         record = {"id": self.local.cluster_id, "created_by": self.host, "created_at": int(time.time())}
+        self.act(
+            "swarm_record",
+            None,
+            record,
+            f"publish swarm record {self.layout.swarm} (swarm {self.local.cluster_id})",
+            partial(self._put_new_record, record),
+        )
+        return record
+
+    def _put_new_record(self, record: dict[str, Any]) -> None:
         if not self.consul.kv_put(self.layout.swarm, encode(record), cas=0):
             raise SwarmOpsError(f"another master published {self.layout.swarm} while {self.host} held the lock")
-        self.actions.append(f"published swarm record {self.layout.swarm}")
-        return record
 
     def _join_as_manager(self, record: dict[str, Any]) -> None:
         addresses = manager_addresses(self.consul.kv_list(self.layout.managers_prefix))
-        if self.check_mode:
-            self.actions.append(f"would join swarm {record['id']} as a manager through one of {addresses}")
-            return
-        token = self.consul.kv_get(self.layout.manager_token)
+        self.perform(
+            f"join swarm {record['id']} as a manager through one of {addresses}",
+            partial(self._join_with, self.layout.manager_token, addresses),
+        )
+
+    def _join_with(self, token_key: str, addresses: list[str]) -> str:
+        token = self.consul.kv_get(token_key)
         if not token:
             raise SwarmOpsError(
-                f"the manager join token {self.layout.manager_token} is missing in Consul; run swarm_manager "
+                f"the manager join token {token_key} is missing in Consul; run swarm_manager "
                 "on a master that is a member of the swarm to publish it"
             )
-        used = self.join(token, addresses)
-        self.actions.append(f"joined swarm {record['id']} as a manager through {used}")
+        return self.join(token, addresses)
 
     def _check_joined(self, record: dict[str, Any] | None) -> None:
         if record is not None and self.local.cluster_id != record["id"]:
@@ -198,108 +216,90 @@ class SwarmManager(SwarmMember):
                 "a published manager address belongs to another swarm"
             )
 
-    def _swarm_attrs(self) -> dict[str, Any]:
-        try:
-            return self.docker.api.inspect_swarm()
-        except APIError as exc:
-            raise docker_error("inspect the swarm", exc) from exc
-
-    def _publish_cluster_state(self) -> bool:
-        """Join tokens and the manager list, written only where they differ."""
-        if self.check_mode and not self.local.active:
-            return True
-        changed = False
-        tokens = self._swarm_attrs().get("JoinTokens", {})
-        wanted_tokens = {
-            self.layout.manager_token: tokens.get("Manager"),
-            self.layout.worker_token: tokens.get("Worker"),
-        }
-        for key, token in wanted_tokens.items():
-            if token and self.consul.kv_get(key) != token:
-                changed = True
-                self._write(key, token, f"published the join token {key}")
-        self.managers = manager_entries(self._manager_nodes())
+    def _publish_cluster_state(self) -> None:
+        """Join tokens and the manager list, written only where they differ (diff fields
+        ``join_token.<role>`` as fingerprints, ``managers.<host>``)."""
+        tokens = self.call("inspect the swarm", self.docker.api.inspect_swarm).get("JoinTokens", {})
+        for role, key, token in (
+            ("manager", self.layout.manager_token, tokens.get("Manager")),
+            ("worker", self.layout.worker_token, tokens.get("Worker")),
+        ):
+            if token:
+                self.act(
+                    f"join_token.{role}",
+                    fingerprint(self.consul.kv_get(key)),
+                    fingerprint(token),
+                    f"publish the join token {key}",
+                    partial(self.consul.kv_put, key, token),
+                )
+        self.managers = manager_entries(
+            self.call("list the swarm's managers", self.docker.api.nodes, filters={"role": "manager"})
+        )
         published = self.consul.kv_list(self.layout.managers_prefix)
         for hostname, entry in self.managers.items():
             key = self.layout.manager(hostname)
-            if decode(published.get(key), key) != entry:
-                changed = True
-                self._write(key, encode(entry), f"published manager {hostname} ({entry['reachability']})")
+            self.act(
+                f"managers.{hostname}",
+                decode(published.get(key), key),
+                entry,
+                f"publish manager {hostname} ({entry['reachability']})",
+                partial(self.consul.kv_put, key, encode(entry)),
+            )
         current = {self.layout.manager(hostname) for hostname in self.managers}
         for key in sorted(set(published) - current):
-            changed = True
-            self.actions.append(f"removed {key}: no longer a manager of the swarm")
-            if not self.check_mode:
-                self.consul.kv_delete(key)
-        return changed
+            self.act(
+                f"managers.{key.rsplit('/', 1)[-1]}",
+                decode(published[key], key),
+                None,
+                f"remove {key}: no longer a manager of the swarm",
+                partial(self.consul.kv_delete, key),
+            )
 
-    def _write(self, key: str, value: str, action: str) -> None:
-        if not self.check_mode:
-            self.consul.kv_put(key, value)
-        self.actions.append(action)
-
-    def _manager_nodes(self) -> list[dict[str, Any]]:
-        try:
-            return self.docker.api.nodes(filters={"role": "manager"})
-        except APIError as exc:
-            raise docker_error("list the swarm's managers", exc) from exc
-
-    def _own_node(self, diff: Differences) -> None:
+    def _own_node(self) -> None:
         """Availability and user labels of this manager's own node."""
         wanted_availability = self.params["availability"]
         if not self.local.active:
-            diff.add("availability", None, wanted_availability)
+            self.diff.add("availability", None, wanted_availability)
             return
-        try:
-            node = self.docker.api.inspect_node(self.local.node_id)
-        except APIError as exc:
-            raise docker_error(f"inspect node {self.host}", exc) from exc
+        node = self.call(f"inspect node {self.host}", self.docker.api.inspect_node, self.local.node_id)
         spec = node["Spec"]
         labels = dict(spec.get("Labels") or {})
-        wanted_labels = {**labels, **{str(k): str(v) for k, v in self.params["labels"].items()}}
-        diff.add("availability", spec.get("Availability"), wanted_availability)
-        diff.add("labels", labels, wanted_labels)
+        user_labels = {str(k): str(v) for k, v in self.params["labels"].items()}
+        wanted_labels = {**labels, **user_labels}
+        self.diff.add("availability", spec.get("Availability"), wanted_availability)
+        self.diff.add("labels", labels, wanted_labels)
         if spec.get("Availability") == wanted_availability and labels == wanted_labels:
             return
-        self.actions.append(f"set {self.host} availability={wanted_availability} and its labels")
-        if self.check_mode:
-            return
-        spec = {**spec, "Availability": wanted_availability, "Labels": wanted_labels}
-        try:
-            self.docker.api.update_node(self.local.node_id, node["Version"]["Index"], spec)
-        except APIError as exc:
-            raise docker_error(f"update node {self.host}", exc) from exc
 
-    def _result(self, record: dict[str, Any] | None, diff: Differences, published: bool) -> dict[str, Any]:
-        managers = getattr(self, "managers", {})
+        def change(current: dict[str, Any]) -> dict[str, Any]:
+            merged = {**(current.get("Labels") or {}), **user_labels}
+            return {**current, "Availability": wanted_availability, "Labels": merged}
+
+        self.perform(
+            f"set {self.host} availability={wanted_availability} and its labels",
+            partial(self.update_node, self.local.node_id, f"update node {self.host}", change),
+        )
+
+    def _result(self, record: dict[str, Any] | None) -> dict[str, Any]:
+        managers = self.managers
         reachable = [name for name, entry in managers.items() if entry["reachability"] == "reachable"]
         for name, entry in sorted(managers.items()):
             if entry["reachability"] != "reachable":
-                self.warnings.append(f"manager {name} ({entry['addr']}) is {entry['reachability']}")
+                self.warn(f"manager {name} ({entry['addr']}) is {entry['reachability']}")
         warning = even_manager_warning(len(managers))
         if warning:
-            self.warnings.append(warning)
+            self.warn(warning)
         leader = next((entry["addr"] for entry in managers.values() if entry["leader"]), None)
         created_by = (record or {}).get("created_by")
-        return {
-            "changed": diff.changed or published,
-            "actions": self.actions,
-            "changes": diff.changes,
-            "diff": diff.diff,
-            "node_id": self.local.node_id or None,
-            "swarm_id": (record or {}).get("id"),
-            "role": "primary" if created_by == self.host else "secondary",
-            "leader": leader,
-            "managers": {
+        return self.result(
+            node_id=self.local.node_id or None,
+            swarm_id=(record or {}).get("id"),
+            role="primary" if created_by == self.host else "secondary",
+            leader=leader,
+            managers={
                 "reachable": len(reachable),
                 "total": len(managers),
                 "unreachable": sorted(set(managers) - set(reachable)),
             },
-            "advertise_addr": f"{self.advertise_addr}:{SWARM_PORT}",
-            "warnings": self.warnings,
-        }
-
-
-def manage(module: Any) -> dict[str, Any]:
-    params = module.params
-    return SwarmManager(params, module.check_mode, docker_client(params), consul_for(params)).run()
+            advertise_addr=f"{self.advertise_addr}:{SWARM_PORT}",
+        )

@@ -13,14 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from ansible_collections.swarmops.cluster.plugins.module_utils._common import Differences, SwarmOpsError
-from ansible_collections.swarmops.cluster.plugins.module_utils._docker import (
-    APIError,
-    NotFound,
-    docker_client,
-    docker_error,
-    docker_url,
-)
+from ansible_collections.swarmops.cluster.plugins.module_utils._common import SwarmOpsError
+from ansible_collections.swarmops.cluster.plugins.module_utils._docker import docker_url
+from ansible_collections.swarmops.cluster.plugins.module_utils._module import SwarmOpsModule
 
 DEFAULT_NAME = "server-overlay-network"
 SCOPE = "swarm"
@@ -388,32 +383,19 @@ def planned_view(name: str, wanted: dict[str, Any], current: dict[str, Any] | No
 # --- the Docker part --------------------------------------------------------------------------
 
 
-class SwarmNetwork:
+class SwarmNetwork(SwarmOpsModule):
     """Compare and converge one swarm-scoped network through a manager's Docker engine."""
 
-    def __init__(self, params: dict[str, Any], check_mode: bool) -> None:
-        self.params = params
-        self.check_mode = check_mode
+    def __init__(self, params: dict[str, Any], check_mode: bool, **clients: Any) -> None:
+        super().__init__(params, check_mode, **clients)
         self.name: str = params["name"]
-        self.actions: list[str] = []
-        self.warnings: list[str] = []
-        self._client: Any = None
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = docker_client(self.params)
-        return self._client
 
     def run(self) -> dict[str, Any]:
         params = self.params
         validate_options(params)
         ipam = validate_ipam(params["subnet"], params["gateway"], params["ip_range"])
-        try:
-            require_manager(self.client.info(), docker_url(params))
-            networks = [network.attrs for network in self.client.networks.list()]
-        except APIError as exc:
-            raise docker_error("report its swarm state and networks", exc) from exc
+        require_manager(self.call("report its swarm state (docker info)", self.docker.info), docker_url(params))
+        networks = [network.attrs for network in self.call("list its networks", self.docker.networks.list)]
         existing = self._find(networks)
         if params["state"] == "absent":
             return self._absent(existing)
@@ -428,24 +410,19 @@ class SwarmNetwork:
             )
         if not matches:
             return None
-        try:
-            return self.client.networks.get(matches[0])
-        except NotFound:
-            return None
-        except APIError as exc:
-            raise docker_error(f"inspect network {self.name!r}", exc) from exc
+        return self.find(f"inspect network {self.name!r}", self.docker.networks.get, matches[0])
 
     def _absent(self, network: Any) -> dict[str, Any]:
-        diff = Differences()
-        diff.add("state", "present" if network else "absent", "absent")
         if network is not None:
             self._refuse_if_used(network, "remove")
-            if self.check_mode:
-                self.actions.append(f"would remove network {self.name}")
-            else:
-                self._remove(network)
-                self.actions.append(f"removed network {self.name}")
-        return self._result(diff, None)
+        self.act(
+            "state",
+            "present" if network else "absent",
+            "absent",
+            f"remove network {self.name}",
+            lambda: self._remove(network),
+        )
+        return self.result(network=None)
 
     def _present(self, network: Any, networks: list[dict[str, Any]], ipam: Ipam) -> dict[str, Any]:
         wanted = wanted_spec(self.params, ipam)
@@ -453,43 +430,41 @@ class SwarmNetwork:
             overlaps = find_overlaps(ipam.subnet, other_subnets(networks, network.id if network else None, self.name))
             if overlaps:
                 raise overlap_error(ipam.subnet, overlaps)
-        diff = Differences()
         if network is None:
-            diff.compare({"state": "absent"}, {"state": "present", **wanted})
-            if self.check_mode:
-                self.actions.append(f"would create network {self.name}")
-                return self._result(diff, planned_view(self.name, wanted, None))
-            created = self._create(ipam)
-            self.actions.append(f"created network {self.name}")
-            return self._result(diff, network_view(created.attrs))
+            self.diff.compare({"state": "absent"}, {"state": "present", **wanted})
+            created = self.perform(f"create network {self.name}", lambda: self._create(ipam))
+            return self.result(
+                network=network_view(created.attrs) if created else planned_view(self.name, wanted, None)
+            )
         current = current_spec(network.attrs, wanted.get("driver_options"))
-        diff.compare(
+        self.diff.compare(
             {"state": "present", **{field: current[field] for field in wanted}},
             {"state": "present", **wanted},
         )
-        if not diff.changed:
-            return self._result(diff, network_view(network.attrs))
+        if not self.diff.changed:
+            return self.result(network=network_view(network.attrs))
         if not self.params["recreate"]:
             raise immutable_error(self.name, compare_spec(wanted, current))
         self._refuse_if_used(network, "recreate")
-        changes = ", ".join(diff.changes)
-        if self.check_mode:
-            self.actions.append(f"would recreate network {self.name} ({changes} differ)")
-            return self._result(diff, planned_view(self.name, wanted, current))
+        created = self.perform(
+            f"recreate network {self.name} ({', '.join(self.diff.changes)} differed)",
+            lambda: self._replace(network, ipam),
+        )
+        return self.result(network=network_view(created.attrs) if created else planned_view(self.name, wanted, current))
+
+    def _replace(self, network: Any, ipam: Ipam) -> Any:
         self._remove(network)
         try:
-            created = self._create(ipam)
+            return self._create(ipam)
         except SwarmOpsError as exc:
             raise SwarmOpsError(f"{exc.msg} (the old network {self.name} was removed already)") from exc
-        self.actions.append(f"recreated network {self.name} ({changes} differed)")
-        return self._result(diff, network_view(created.attrs))
 
     def _refuse_if_used(self, network: Any, verb: str) -> None:
-        try:
-            services = services_using(network.id, self.name, (service.attrs for service in self.client.services.list()))
-            attached = self.client.containers.list(all=True, filters={"network": network.id})
-        except APIError as exc:
-            raise docker_error(f"list the services and containers using network {self.name!r}", exc) from exc
+        what = f"list the services and containers using network {self.name!r}"
+        services = services_using(
+            network.id, self.name, (service.attrs for service in self.call(what, self.docker.services.list))
+        )
+        attached = self.call(what, self.docker.containers.list, all=True, filters={"network": network.id})
         containers = containers_using(((c.name, c.labels) for c in attached), services)
         if services or containers:
             raise in_use_error(verb, self.name, services, containers)
@@ -499,18 +474,17 @@ class SwarmNetwork:
         options = _strings(params["driver_options"]) or {}
         if params["encrypted"]:
             options[ENCRYPTED_OPTION] = ""
-        try:
-            created = self.client.networks.create(
-                self.name,
-                driver=params["driver"],
-                options=options or None,
-                ipam=ipam_request(ipam),
-                labels=_strings(params["labels"]) or None,
-                attachable=params["attachable"],
-                scope=SCOPE,
-            )
-        except APIError as exc:
-            raise docker_error(f"create network {self.name!r}", exc) from exc
+        created = self.call(
+            f"create network {self.name!r}",
+            self.docker.networks.create,
+            self.name,
+            driver=params["driver"],
+            options=options or None,
+            ipam=ipam_request(ipam),
+            labels=_strings(params["labels"]) or None,
+            attachable=params["attachable"],
+            scope=SCOPE,
+        )
         return self._allocated(created)
 
     def _allocated(self, network: Any, interval: float = 0.2) -> Any:
@@ -518,35 +492,14 @@ class SwarmNetwork:
         deadline = time.monotonic() + ALLOCATION_TIMEOUT
         while not is_allocated(network.attrs):
             if time.monotonic() >= deadline:
-                self.warnings.append(
+                self.warn(
                     f"network {self.name} was created, but the swarm has not allocated it within "
                     f"{ALLOCATION_TIMEOUT:g}s; `docker network inspect {self.name}` shows its subnet once it has"
                 )
                 break
             time.sleep(interval)
-            try:
-                network.reload()
-            except APIError as exc:
-                raise docker_error(f"inspect network {self.name!r}", exc) from exc
+            self.call(f"inspect network {self.name!r}", network.reload)
         return network
 
     def _remove(self, network: Any) -> None:
-        try:
-            network.remove()
-        except APIError as exc:
-            raise docker_error(f"remove network {self.name!r}", exc) from exc
-
-    def _result(self, diff: Differences, network: dict[str, Any] | None) -> dict[str, Any]:
-        return {
-            "changed": diff.changed,
-            "actions": self.actions,
-            "changes": diff.changes,
-            "diff": diff.diff,
-            "network": network,
-            "warnings": self.warnings,
-        }
-
-
-def manage(module: Any) -> dict[str, Any]:
-    """Entry point used by the swarm_network module."""
-    return SwarmNetwork(module.params, module.check_mode).run()
+        self.call(f"remove network {self.name!r}", network.remove)

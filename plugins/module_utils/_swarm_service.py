@@ -9,17 +9,12 @@ from __future__ import annotations
 import copy
 import random
 import time
+from functools import partial
 from typing import Any
 
-from ansible_collections.swarmops.cluster.plugins.module_utils._common import Differences, SwarmOpsError
-from ansible_collections.swarmops.cluster.plugins.module_utils._consul import ConsulClient, ConsulEndpoint
-from ansible_collections.swarmops.cluster.plugins.module_utils._docker import (
-    APIError,
-    ImageNotFound,
-    NotFound,
-    docker_client,
-    docker_error,
-)
+from ansible_collections.swarmops.cluster.plugins.module_utils._common import SwarmOpsError
+from ansible_collections.swarmops.cluster.plugins.module_utils._docker import APIError, retry_out_of_sequence
+from ansible_collections.swarmops.cluster.plugins.module_utils._module import MAX_PORT, SwarmOpsModule
 from ansible_collections.swarmops.cluster.plugins.module_utils._placement import (
     STRATEGIES,
     Placement,
@@ -124,38 +119,50 @@ def node_facts(
     return list(facts.values())
 
 
-class ServiceDeployer:
-    def __init__(self, params: dict[str, Any], check_mode: bool, docker: Any) -> None:
-        self.params = params
-        self.check_mode = check_mode
-        self.docker = docker
-        self.api = docker.api
-        self.actions: list[str] = []
-        self.warnings: list[str] = []
+def validate_service_options(params: dict[str, Any]) -> None:
+    """Numbers the engine would take and misread, or refuse only after the cluster changed."""
+    for option in ("wait_timeout", "max_replicas_per_node"):
+        value = params.get(option)
+        if value is not None and value < 1:
+            hint = "; leave it out for no limit" if option == "max_replicas_per_node" else ""
+            raise SwarmOpsError(f"{option}={value} must be at least 1{hint}")
+    ports = [("catalog_port", params.get("catalog_port"))]
+    for index, entry in enumerate(params.get("publish") or []):
+        ports += [(f"publish[{index}].target_port", entry.get("target_port"))]
+        ports += [(f"publish[{index}].published_port", entry.get("published_port"))]
+    for option, port in ports:
+        if port is not None and not 1 <= port <= MAX_PORT:
+            raise SwarmOpsError(f"{option}={port} is not a port: use 1-{MAX_PORT}")
+
+
+class ServiceDeployer(SwarmOpsModule):
+    def __init__(self, params: dict[str, Any], check_mode: bool, **clients: Any) -> None:
+        super().__init__(params, check_mode, **clients)
+        validate_service_options(params)
+        if params["state"] == "present" and params["register_catalog"] and not params.get("consul_host"):
+            raise SwarmOpsError(
+                "register_catalog needs consul_host (and a token that may write the catalog), or register_catalog=false"
+            )
+
+    @property
+    def api(self) -> Any:
+        return self.docker.api
 
     # -- reading -------------------------------------------------------------------------
 
-    def _call(self, what: str, function: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return function(*args, **kwargs)
-        except APIError as exc:
-            raise docker_error(what, exc) from exc
-
     def _existing(self) -> dict[str, Any] | None:
-        try:
-            return self.api.inspect_service(self.params["name"])
-        except NotFound:
-            return None
-        except APIError as exc:
-            raise docker_error(f"inspect service {self.params['name']!r} (is this host a swarm manager?)", exc) from exc
+        name = self.params["name"]
+        return self.find(f"inspect service {name!r} (is this host a swarm manager?)", self.api.inspect_service, name)
 
     def _networks(self) -> tuple[list[str], dict[str, str]]:
         """IDs of the wanted networks (in order), and every network's name by ID."""
-        names = {net["Id"]: net["Name"] for net in self._call("list networks", self.api.networks)}
+        names = {net["Id"]: net["Name"] for net in self.call("list networks", self.api.networks)}
         by_name = {name: net_id for net_id, name in names.items()}
         missing = [name for name in self.params["networks"] if name not in by_name and name not in names]
         if missing:
-            overlays = sorted(net["Name"] for net in self.api.networks(filters={"driver": "overlay"}))
+            overlays = sorted(
+                net["Name"] for net in self.call("list networks", self.api.networks, filters={"driver": "overlay"})
+            )
             raise SwarmOpsError(
                 f"network(s) {', '.join(repr(name) for name in missing)} do not exist on this swarm; "
                 f"existing overlay networks: {', '.join(overlays) or 'none'} (create it with swarm_network)"
@@ -164,16 +171,12 @@ class ServiceDeployer:
 
     def _check_image(self) -> None:
         image = self.params["image"]
-        try:
-            self.api.inspect_image(image)
+        if self.find(f"inspect image {image!r}", self.api.inspect_image, image) is not None:
             return
-        except ImageNotFound:
-            pass
-        except APIError as exc:
-            raise docker_error(f"inspect image {image!r}", exc) from exc
         if self.check_mode:
-            self.warnings.append(f"image {image!r} is not on this manager; a real run tries to pull it")
+            self.warn(f"image {image!r} is not on this manager; a real run tries to pull it")
             return
+        self.step = f"pull image {image!r}"
         try:
             self.api.pull(image)
         except APIError as exc:
@@ -181,7 +184,7 @@ class ServiceDeployer:
                 f"image {image!r} is not present on this manager and could not be pulled "
                 f"({getattr(exc, 'explanation', exc)}); load it on the nodes first (role swarm_services does)"
             ) from exc
-        self.actions.append(f"pulled image {image}")
+        self.warn(f"pulled image {image} on this manager")
 
     # -- placing -------------------------------------------------------------------------
 
@@ -217,19 +220,20 @@ class ServiceDeployer:
         }
 
     def _apply_markers(self, changes: dict[str, bool], marker: str, facts: list[dict[str, Any]]) -> None:
+        """Set or remove the marker label where ``changes`` says (diff field ``placement``)."""
+        self.diff.add(
+            "placement",
+            sorted(host for host, wanted in changes.items() if not wanted),
+            sorted(host for host, wanted in changes.items() if wanted),
+        )
         by_name = {fact["hostname"]: fact["id"] for fact in facts}
         for hostname, wanted in sorted(changes.items()):
-            self.actions.append(f"{'set' if wanted else 'removed'} node label {marker} on {hostname}")
-            if self.check_mode:
-                continue
-            node = self._call(f"inspect node {hostname}", self.api.inspect_node, by_name[hostname])
-            spec = copy.deepcopy(node["Spec"])
-            labels = spec.setdefault("Labels", {})
-            if wanted:
-                labels[marker] = "true"
-            else:
-                labels.pop(marker, None)
-            self._call(f"label node {hostname}", self.api.update_node, node["ID"], node["Version"]["Index"], spec)
+            self.perform(
+                f"{'set' if wanted else 'remove'} node label {marker} on {hostname}",
+                partial(
+                    self.update_node, by_name[hostname], f"label node {hostname}", partial(_marked, marker, wanted)
+                ),
+            )
 
     # -- acting --------------------------------------------------------------------------
 
@@ -245,27 +249,23 @@ class ServiceDeployer:
             "endpoint_spec": spec["EndpointSpec"],
         }
         if existing is None:
-            created = self._call(f"create service {name!r}", self.api.create_service, **arguments)
-            self.actions.append(f"created service {name}")
-            return created["ID"]
-        self._call(
+            return self.call(f"create service {name!r}", self.api.create_service, **arguments)["ID"]
+        retry_out_of_sequence(
             f"update service {name!r}",
-            self.api.update_service,
-            existing["ID"],
-            existing["Version"]["Index"],
-            fetch_current_spec=False,
-            **arguments,
+            partial(self.call, f"inspect service {name!r}", self.api.inspect_service, existing["ID"]),
+            lambda current: self.api.update_service(
+                current["ID"], current["Version"]["Index"], fetch_current_spec=False, **arguments
+            ),
         )
-        self.actions.append(f"updated service {name}")
         return existing["ID"]
 
     def _tasks(self, service_id: str) -> list[dict[str, Any]]:
-        return self._call("list the service's tasks", self.api.tasks, filters={"service": service_id})
+        return self.call("list the service's tasks", self.api.tasks, filters={"service": service_id})
 
     def _wait_for_update(self, service_id: str, previous: str | None, deadline: float) -> None:
         """Wait until the rolling update started after ``previous`` (its StartedAt) completes."""
         while True:
-            status = self._call("inspect the service", self.api.inspect_service, service_id).get("UpdateStatus") or {}
+            status = self.call("inspect the service", self.api.inspect_service, service_id).get("UpdateStatus") or {}
             started, state = status.get("StartedAt"), status.get("State")
             if started and started != previous:
                 if state == "completed":
@@ -307,42 +307,47 @@ class ServiceDeployer:
                 )
             time.sleep(0.5)
 
-    @staticmethod
-    def _rolling_update(existing: dict[str, Any] | None, diff: Differences) -> str | None:
+    def _rolling_update(self, existing: dict[str, Any] | None) -> str | None:
         """The previous update's StartedAt ("" if none) when this run changed the task template of an
         existing service, which makes Swarm replace its tasks one by one; else None."""
-        if existing is None or not set(diff.changes) - _NOT_ROLLING:
+        if existing is None or not set(self.diff.changes) - _NOT_ROLLING:
             return None
         return (existing.get("UpdateStatus") or {}).get("StartedAt", "")
 
-    def _remove(self, existing: dict[str, Any]) -> None:
-        self.actions.append(f"removed service {self.params['name']}")
-        if not self.check_mode:
-            self._call(f"remove service {self.params['name']!r}", self.api.remove_service, existing["ID"])
-
     # -- catalog -------------------------------------------------------------------------
 
+    def _check_catalog_token(self, placement: Placement, facts: list[dict[str, Any]]) -> None:
+        """Before the service changes: refuse a Consul token that could not keep its catalog entries."""
+        if not self.params["register_catalog"] or self.check_mode:
+            return
+        chosen = set(placement.nodes or placement.candidates)
+        node = next((fact for fact in facts if fact["hostname"] in chosen), facts[0] if facts else None)
+        if node is not None:
+            self.step = f"check that the Consul token may register {self.params['name']!r} in the catalog"
+            self.consul.check_catalog_write(self.params["name"], node["hostname"], node["address"])
+
     def _catalog(self, tasks: list[dict[str, Any]], facts: list[dict[str, Any]]) -> dict[str, Any]:
-        """Register running tasks in Consul's catalog, deregister the rest; the entries after."""
+        """Register running tasks in Consul's catalog, deregister the rest (diff field ``catalog``: the
+        entries by service ID before and after); the entries after."""
         params = self.params
         if not params["register_catalog"]:
             return {}
-        if not params.get("consul_host"):
-            raise SwarmOpsError("register_catalog needs consul_host (and a token that may write the catalog)")
-        consul = ConsulClient(ConsulEndpoint.from_params(params))
         port = params.get("catalog_port") or next((p["target_port"] for p in params["publish"]), 0)
         by_id = {fact["id"]: fact for fact in facts}
         wanted = catalog_entries(params["name"], tasks, by_id, port, params["catalog_tags"])
-        current = consul.catalog_instances(params["name"])
+        current = self.consul.catalog_instances(params["name"])
+        self.diff.add("catalog", current, wanted)
         for service_id in sorted(set(current) - set(wanted)):
-            self.actions.append(f"deregistered {service_id} from the Consul catalog")
-            if not self.check_mode:
-                consul.catalog_deregister(current[service_id]["node"], service_id)
+            self.perform(
+                f"deregister {service_id} from the Consul catalog",
+                partial(self.consul.catalog_deregister, current[service_id]["node"], service_id),
+            )
         for service_id, entry in sorted(wanted.items()):
             if current.get(service_id) != entry:
-                self.actions.append(f"registered {service_id} ({entry['address']}:{port}) in the Consul catalog")
-                if not self.check_mode:
-                    consul.catalog_register(params["name"], entry)
+                self.perform(
+                    f"register {service_id} ({entry['address']}:{port}) in the Consul catalog",
+                    partial(self.consul.catalog_register, params["name"], entry),
+                )
         return wanted
 
     # -- the run -------------------------------------------------------------------------
@@ -355,75 +360,60 @@ class ServiceDeployer:
         if not params["image"]:
             raise SwarmOpsError("image is required when state=present")
         network_ids, network_names = self._networks()
-        self._check_image()
         facts = node_facts(
-            self._call("list the swarm's nodes", self.api.nodes),
-            self._call("list the swarm's tasks", self.api.tasks, filters={"desired-state": "running"}),
-            {svc["ID"]: svc for svc in self._call("list services", self.api.services)},
+            self.call("list the swarm's nodes", self.api.nodes),
+            self.call("list the swarm's tasks", self.api.tasks, filters={"desired-state": "running"}),
+            {svc["ID"]: svc for svc in self.call("list services", self.api.services)},
             existing["ID"] if existing else None,
         )
         placement = self._placement(existing, facts)
         spec = build_spec(params, placement.constraints, network_ids)
-        diff = Differences()
         wanted_view = spec_view(spec, network_names)
         before = comparable(spec_view(existing["Spec"], network_names), wanted_view) if existing else {}
-        diff.compare(before, wanted_view)
+        self.diff.compare(before, wanted_view)
         markers = self._marker_changes(placement, facts)
-        diff.add(
-            "placement",
-            sorted(h for h, want in markers.items() if not want),
-            sorted(h for h, w in markers.items() if w),
-        )
+        deploying = bool(self.diff.changes)
+        if deploying or markers:
+            self._check_catalog_token(placement, facts)
+            self._check_image()
         self._apply_markers(markers, placement.marker or f"swarmops.place.{params['name']}", facts)
         replicas = params["replicas"] if params["mode"] == "replicated" else None
-        tasks: list[dict[str, Any]] = []
         service_id = existing["ID"] if existing else None
-        if diff.changed and set(diff.changes) != {"placement"}:
-            if not self.check_mode:
-                service_id = self._deploy(existing, spec)
-            else:
-                self.actions.append(f"would {'update' if existing else 'create'} service {params['name']}")
+        if deploying:
+            deployed = self.perform(
+                f"{'update' if existing else 'create'} service {params['name']}", partial(self._deploy, existing, spec)
+            )
+            service_id = deployed or service_id
+        tasks: list[dict[str, Any]] = []
         if service_id and not self.check_mode and params["wait"]:
-            tasks = self._wait(service_id, replicas, self._rolling_update(existing, diff))
+            tasks = self._wait(service_id, replicas, self._rolling_update(existing))
         elif service_id:
             tasks = [task for task in self._tasks(service_id) if task["Status"]["State"] == "running"]
-        catalog_before = len(self.actions)
         catalog = self._catalog(tasks, facts) if service_id else {}
-        if len(self.actions) > catalog_before:
-            diff.add("catalog", "out of date", "registered")
-        return self._result(diff, service_id=service_id, placement=placement, tasks=tasks, facts=facts, catalog=catalog)
+        return self._answer(service_id=service_id, placement=placement, tasks=tasks, facts=facts, catalog=catalog)
 
     def _absent(self, existing: dict[str, Any] | None) -> dict[str, Any]:
-        diff = Differences()
-        diff.add("state", "present" if existing else "absent", "absent")
-        facts = node_facts(self._call("list the swarm's nodes", self.api.nodes), [], {}, None)
+        facts = node_facts(self.call("list the swarm's nodes", self.api.nodes), [], {}, None)
         marker = f"swarmops.place.{self.params['name']}"
         stale = {fact["hostname"]: False for fact in facts if marker in fact["labels"]}
         if stale:
-            diff.add("placement", sorted(stale), [])
             self._apply_markers(stale, marker, facts)
-        if existing:
-            self._remove(existing)
-        catalog_before = len(self.actions)
+        self.act(
+            "state",
+            "present" if existing else "absent",
+            "absent",
+            f"remove service {self.params['name']}",
+            partial(self._remove, existing),
+        )
         if self.params["register_catalog"] and self.params.get("consul_host"):
             self._catalog([], facts)
-        if len(self.actions) > catalog_before:
-            diff.add("catalog", "registered", "deregistered")
-        return {
-            "changed": diff.changed,
-            "actions": self.actions,
-            "changes": diff.changes,
-            "diff": diff.diff,
-            "service_id": None,
-            "placement": None,
-            "tasks": [],
-            "catalog": {},
-            "warnings": self.warnings,
-        }
+        return self.result(service_id=None, placement=None, tasks=[], catalog={})
 
-    def _result(
+    def _remove(self, existing: dict[str, Any]) -> None:
+        self.call(f"remove service {self.params['name']!r}", self.api.remove_service, existing["ID"])
+
+    def _answer(
         self,
-        diff: Differences,
         *,
         service_id: str | None,
         placement: Placement,
@@ -434,19 +424,20 @@ class ServiceDeployer:
         hostnames = {fact["id"]: fact["hostname"] for fact in facts}
         running = sorted(hostnames.get(task.get("NodeID", ""), "?") for task in tasks)
         for relaxed in placement.relaxed:
-            self.warnings.append(f"soft filter {relaxed!r} matched no node and was ignored")
-        return {
-            "changed": diff.changed,
-            "actions": self.actions,
-            "changes": diff.changes,
-            "diff": diff.diff,
-            "service_id": service_id,
-            "placement": {**placement.as_dict(), "running_on": running},
-            "tasks": [{"id": task["ID"], "node": hostnames.get(task.get("NodeID", ""), "?")} for task in tasks],
-            "catalog": catalog,
-            "warnings": self.warnings,
-        }
+            self.warn(f"soft filter {relaxed!r} matched no node and was ignored")
+        return self.result(
+            service_id=service_id,
+            placement={**placement.as_dict(), "running_on": running},
+            tasks=[{"id": task["ID"], "node": hostnames.get(task.get("NodeID", ""), "?")} for task in tasks],
+            catalog=catalog,
+        )
 
 
-def manage(module: Any) -> dict[str, Any]:
-    return ServiceDeployer(module.params, module.check_mode, docker_client(module.params)).run()
+def _marked(marker: str, wanted: bool, spec: dict[str, Any]) -> dict[str, Any]:
+    """A node spec with the placement marker label set (``wanted``) or removed."""
+    labels = dict(spec.get("Labels") or {})
+    if wanted:
+        labels[marker] = "true"
+    else:
+        labels.pop(marker, None)
+    return {**spec, "Labels": labels}

@@ -23,13 +23,6 @@ author:
 extends_documentation_fragment:
   - swarmops.cluster.connection
   - swarmops.cluster.connection.attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  idempotent:
-    support: full
 options:
   name:
     description: Name of the container.
@@ -173,8 +166,8 @@ version:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmops.cluster.plugins.module_utils._args import argument_spec
-from ansible_collections.swarmops.cluster.plugins.module_utils._common import run_module
-from ansible_collections.swarmops.cluster.plugins.module_utils._consul_server import manage, server_argument_spec
+from ansible_collections.swarmops.cluster.plugins.module_utils._consul_server import ConsulServer, server_argument_spec
+from ansible_collections.swarmops.cluster.plugins.module_utils._module import run_module
 
 
 def main() -> None:
@@ -183,7 +176,7 @@ def main() -> None:
         required_if=[("state", "present", ["image"])],
         supports_check_mode=True,
     )
-    run_module(module, manage)
+    run_module(module, ConsulServer)
 
 
 if __name__ == "__main__":

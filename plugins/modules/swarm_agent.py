@@ -22,13 +22,6 @@ extends_documentation_fragment:
   - swarmops.cluster.connection
   - swarmops.cluster.connection.attributes
   - swarmops.cluster.swarm_member
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  idempotent:
-    support: full
 notes:
   - The Consul token needs read access to the swarm record, the manager list and the worker join token, and write
     access to this node's record (the C(node-<host>) token of role C(swarmops.cluster.consul)).
@@ -73,13 +66,13 @@ joined_via:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmops.cluster.plugins.module_utils._args import argument_spec
-from ansible_collections.swarmops.cluster.plugins.module_utils._common import run_module
-from ansible_collections.swarmops.cluster.plugins.module_utils._swarm_agent import agent_argument_spec, manage
+from ansible_collections.swarmops.cluster.plugins.module_utils._module import run_module
+from ansible_collections.swarmops.cluster.plugins.module_utils._swarm_agent import SwarmAgent, agent_argument_spec
 
 
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(**agent_argument_spec()), supports_check_mode=True)
-    run_module(module, manage)
+    run_module(module, SwarmAgent)
 
 
 if __name__ == "__main__":

@@ -26,13 +26,6 @@ extends_documentation_fragment:
   - swarmops.cluster.connection
   - swarmops.cluster.connection.attributes
   - swarmops.cluster.swarm_member
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  idempotent:
-    support: full
 options:
   availability:
     description: Availability of this manager's node.
@@ -126,13 +119,13 @@ advertise_addr:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmops.cluster.plugins.module_utils._args import argument_spec
-from ansible_collections.swarmops.cluster.plugins.module_utils._common import run_module
-from ansible_collections.swarmops.cluster.plugins.module_utils._swarm_manager import manage, manager_argument_spec
+from ansible_collections.swarmops.cluster.plugins.module_utils._module import run_module
+from ansible_collections.swarmops.cluster.plugins.module_utils._swarm_manager import SwarmManager, manager_argument_spec
 
 
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(**manager_argument_spec()), supports_check_mode=True)
-    run_module(module, manage)
+    run_module(module, SwarmManager)
 
 
 if __name__ == "__main__":

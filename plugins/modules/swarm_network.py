@@ -23,13 +23,6 @@ author:
 extends_documentation_fragment:
   - swarmops.cluster.connection
   - swarmops.cluster.connection.attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  idempotent:
-    support: full
 options:
   name:
     description: Name of the network.
@@ -196,8 +189,8 @@ network:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmops.cluster.plugins.module_utils._args import argument_spec
-from ansible_collections.swarmops.cluster.plugins.module_utils._common import run_module
-from ansible_collections.swarmops.cluster.plugins.module_utils._swarm_network import manage, network_argument_spec
+from ansible_collections.swarmops.cluster.plugins.module_utils._module import run_module
+from ansible_collections.swarmops.cluster.plugins.module_utils._swarm_network import SwarmNetwork, network_argument_spec
 
 
 def main() -> None:
@@ -206,7 +199,7 @@ def main() -> None:
         required_by={"gateway": ["subnet"], "ip_range": ["subnet"]},
         supports_check_mode=True,
     )
-    run_module(module, manage)
+    run_module(module, SwarmNetwork)
 
 
 if __name__ == "__main__":

@@ -20,13 +20,6 @@ author:
 extends_documentation_fragment:
   - swarmops.cluster.connection
   - swarmops.cluster.connection.attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  idempotent:
-    support: full
 options:
   cluster:
     description: Cluster name; the records are read under C(swarmops/<cluster>/nodes/).
@@ -64,13 +57,13 @@ labels:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmops.cluster.plugins.module_utils._args import argument_spec
-from ansible_collections.swarmops.cluster.plugins.module_utils._common import run_module
-from ansible_collections.swarmops.cluster.plugins.module_utils._swarm_labels import LABELS_OPTIONS, manage
+from ansible_collections.swarmops.cluster.plugins.module_utils._module import run_module
+from ansible_collections.swarmops.cluster.plugins.module_utils._swarm_labels import LABELS_OPTIONS, NodeLabels
 
 
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(**LABELS_OPTIONS), supports_check_mode=True)
-    run_module(module, manage)
+    run_module(module, NodeLabels)
 
 
 if __name__ == "__main__":

@@ -30,13 +30,6 @@ author:
 extends_documentation_fragment:
   - swarmops.cluster.connection
   - swarmops.cluster.connection.attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  idempotent:
-    support: full
 options:
   name:
     description: Service name; also its DNS name on its networks and its name in Consul's catalog.
@@ -254,8 +247,11 @@ catalog:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmops.cluster.plugins.module_utils._args import argument_spec
-from ansible_collections.swarmops.cluster.plugins.module_utils._common import run_module
-from ansible_collections.swarmops.cluster.plugins.module_utils._swarm_service import manage, service_argument_spec
+from ansible_collections.swarmops.cluster.plugins.module_utils._module import run_module
+from ansible_collections.swarmops.cluster.plugins.module_utils._swarm_service import (
+    ServiceDeployer,
+    service_argument_spec,
+)
 
 
 def main() -> None:
@@ -264,7 +260,7 @@ def main() -> None:
         required_if=[("state", "present", ["image"])],
         supports_check_mode=True,
     )
-    run_module(module, manage)
+    run_module(module, ServiceDeployer)
 
 
 if __name__ == "__main__":

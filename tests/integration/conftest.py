@@ -56,10 +56,26 @@ class Ansible:
             output = json.loads(done.stdout)
         except ValueError as exc:
             raise AssertionError(f"ansible printed no JSON:\n{done.stdout}\n{done.stderr}") from exc
-        return output["plays"][0]["tasks"][0]["hosts"]
+        results = output["plays"][0]["tasks"][0]["hosts"]
+        for host, result in results.items():
+            assert_changed_follows_the_diff(host, module, result)
+        return results
 
     def one(self, host: str, module: str, args: dict[str, Any] | None = None, **options: bool) -> dict[str, Any]:
         return self.run(host, module, args, **options)[host]
+
+
+def assert_changed_follows_the_diff(host: str, module: str, result: dict[str, Any]) -> None:
+    """The contract of every swarmops module: ``changed`` is true exactly when ``changes`` lists a
+    field, and every listed field differs between ``diff.before`` and ``diff.after``."""
+    if not module.startswith("swarmops.cluster.") or result.get("failed") or "changes" not in result:
+        return
+    changes = result["changes"]
+    assert result["changed"] is bool(changes), (host, module, result["changed"], changes, result.get("actions"))
+    diff = result.get("diff") or {}
+    for field in changes if diff else []:
+        before, after = diff["before"].get(field), diff["after"].get(field)
+        assert before != after, (host, module, field, before)
 
 
 def container_ip(host: str) -> str:

@@ -117,6 +117,103 @@ def test_a_third_master_joins_through_consul(ansible: Ansible, kv):
     assert json.loads(kv.kv.get("swarmops/itest/managers/itest-s3")[1]["Value"])["reachability"] == "reachable"
 
 
+def test_republished_consul_state_is_a_named_change(ansible: Ansible, kv):
+    """A rerun that only writes Consul (a lost join token, a lost manager entry) says what it wrote."""
+    kv.kv.delete("swarmops/itest/join/worker")
+    kv.kv.delete("swarmops/itest/managers/itest-s3")
+    check = ansible.one("itest-s1", MANAGER, connection("masters"), check=True, diff=True)
+    assert check["changed"] is True
+    assert {"join_token.worker", "managers.itest-s3"} <= set(check["changes"]), check["changes"]
+    assert "would publish the join token swarmops/itest/join/worker" in check["actions"]
+    assert kv.kv.get("swarmops/itest/join/worker")[1] is None, "check mode must not write"
+    assert check["diff"]["after"]["join_token.worker"].startswith("sha256:"), "a diff never shows a join token"
+
+    real = ansible.one("itest-s1", MANAGER, connection("masters"))
+    assert real["changed"] is True
+    assert {"join_token.worker", "managers.itest-s3"} <= set(real["changes"]), real["changes"]
+    assert "published the join token swarmops/itest/join/worker" in real["actions"]
+    assert kv.kv.get("swarmops/itest/join/worker")[1] is not None
+    assert kv.kv.get("swarmops/itest/managers/itest-s3")[1] is not None
+    again = ansible.one("itest-s1", MANAGER, connection("masters"))
+    assert again["changed"] is False, again["changes"]
+
+
+def test_an_unknown_token_is_told_apart_from_a_missing_right(ansible: Ansible, kv):
+    made_up = {**connection(None), "consul_token": "6f0b7c1e-0000-4000-8000-000000000000"}
+    result = ansible.one("itest-s1", MANAGER, made_up)
+    assert result.get("failed") is True, result
+    assert "the token is unknown to this Consul server (403 ACL not found)" in result["msg"]
+    lacking = ansible.one("itest-s1", MANAGER, connection("node-itest-w1"))
+    assert "the token lacks that permission (403 Permission denied)" in lacking["msg"]
+
+
+OUT_OF_SEQUENCE_PROBE = """
+import json, sys
+sys.path.insert(0, "/opt/itest-oos")
+import docker
+from ansible_collections.swarmops.cluster.plugins.module_utils._common import SwarmOpsError
+from ansible_collections.swarmops.cluster.plugins.module_utils._docker import retry_out_of_sequence
+
+api = docker.APIClient()
+node_id = api.inspect_node("itest-s1")["ID"]
+stale = api.inspect_node(node_id)
+
+def relabel(extra):
+    def write(current):
+        spec = dict(current["Spec"])
+        spec["Labels"] = {**(spec.get("Labels") or {}), **extra}
+        api.update_node(node_id, current["Version"]["Index"], spec)
+    return write
+
+relabel({"itest.bump": "1"})(api.inspect_node(node_id))  # another writer: the stale copy is now out of date
+reads = []
+def read():
+    reads.append(1)
+    return stale if len(reads) == 1 else api.inspect_node(node_id)
+retry_out_of_sequence("label node itest-s1", read, relabel({"itest.retry": "ok"}), delay=0.01)
+labels = api.inspect_node(node_id)["Spec"]["Labels"]
+try:
+    retry_out_of_sequence("label node itest-s1", lambda: stale, relabel({"itest.never": "x"}), attempts=3, delay=0.01)
+    gave_up = ""
+except SwarmOpsError as exc:
+    gave_up = exc.msg
+current = api.inspect_node(node_id)
+spec = dict(current["Spec"])
+spec["Labels"] = {k: v for k, v in (spec.get("Labels") or {}).items() if not k.startswith("itest.")}
+api.update_node(node_id, current["Version"]["Index"], spec)
+print(json.dumps({"reads": len(reads), "labels": labels, "gave_up": gave_up}))
+"""
+
+
+def test_a_node_update_out_of_sequence_is_retried_on_a_real_manager(ansible: Ansible, kv):
+    """A real conflict: the first write carries a version another writer has replaced."""
+    subprocess.run(
+        ["docker", "exec", "itest-s1", "mkdir", "-p", "/opt/itest-oos/ansible_collections/swarmops/cluster/plugins"],
+        check=True,
+    )
+    subprocess.run(
+        [
+            "docker",
+            "cp",
+            str(ROOT / "plugins" / "module_utils"),
+            "itest-s1:/opt/itest-oos/ansible_collections/swarmops/cluster/plugins/",
+        ],
+        check=True,
+    )
+    done = subprocess.run(
+        ["docker", "exec", "itest-s1", "/opt/swarmops/venv/bin/python", "-c", OUT_OF_SEQUENCE_PROBE],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    outcome = json.loads(done.stdout)
+    assert outcome["reads"] == 2, "the out-of-sequence write was retried once, with a fresh read"
+    assert outcome["labels"]["itest.retry"] == "ok"
+    assert outcome["labels"]["itest.bump"] == "1", "the other writer's change was kept"
+    assert "update out of sequence after 3 attempts" in outcome["gave_up"]
+
+
 def test_a_worker_joins_knowing_only_consul_and_advertises_itself(ansible: Ansible, kv):
     args = {**connection("node-itest-w1"), "labels": {"disk": "ssd"}}
     check = ansible.one("itest-w1", AGENT, args, check=True)

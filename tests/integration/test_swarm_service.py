@@ -409,8 +409,25 @@ def test_the_node_filters_are_native_constraints(ansible: Ansible, swarm):
         ({"replicas": -1}, "-1"),
         ({"networks": ["no-such-network"]}, "network(s) 'no-such-network' do not exist on this swarm"),
         ({"image": "swarmops/no-such:0.1.0"}, "image 'swarmops/no-such:0.1.0' is not present on this manager"),
+        ({"wait_timeout": -5}, "wait_timeout=-5 must be at least 1"),
+        ({"max_replicas_per_node": 0}, "max_replicas_per_node=0 must be at least 1; leave it out for no limit"),
+        ({"catalog_port": 70000}, "catalog_port=70000 is not a port: use 1-65535"),
+        ({"publish": [{"target_port": 0}]}, "publish[0].target_port=0 is not a port: use 1-65535"),
     ],
-    ids=["strategy", "filter", "filter-key", "reservation", "limit", "replicas", "network", "image"],
+    ids=[
+        "strategy",
+        "filter",
+        "filter-key",
+        "reservation",
+        "limit",
+        "replicas",
+        "network",
+        "image",
+        "wait-timeout",
+        "max-replicas",
+        "catalog-port",
+        "publish-port",
+    ],
 )
 def test_bad_input_fails_naming_the_value_and_deploys_nothing(ansible: Ansible, swarm, options, message):
     # binpack would pin the service with marker labels: none may be set before the input is known good.
@@ -420,6 +437,15 @@ def test_bad_input_fails_naming_the_value_and_deploys_nothing(ansible: Ansible, 
     assert message in result["msg"], result["msg"]
     if options.get("replicas") == -1:
         assert "replicas" in result["msg"], result["msg"]
+    assert_nothing_deployed("bad")
+
+
+def test_a_token_that_cannot_write_the_catalog_is_refused_before_anything_is_deployed(ansible: Ansible, swarm):
+    args = service_args("bad", healthcheck=NO_HEALTHCHECK, strategy="binpack", consul_token=token("node-itest-sa"))
+    result = ansible.one(MANAGER, MODULE, args)
+    assert result.get("failed") is True, result
+    assert "(the token must write the catalog)" in result["msg"], result["msg"]
+    assert "the token lacks that permission (403 Permission denied)" in result["msg"], result["msg"]
     assert_nothing_deployed("bad")
 
 
@@ -532,6 +558,13 @@ def test_consul_dns_answers_hello_with_its_task_address(ansible: Ansible, swarm)
         )
     finally:
         remove(ansible, "hello")
+
+
+def test_swarm_node_labels_refuses_a_token_that_reads_no_node_record(ansible: Ansible, swarm):
+    result = ansible.one(MANAGER, LABELS, {"cluster": CLUSTER, "consul_host": "itest-kv"})
+    assert result.get("failed") is True, result
+    assert "no node record is readable under swarmops/itest/nodes/" in result["msg"], result["msg"]
+    assert "the token may lack read access to that prefix" in result["msg"], result["msg"]
 
 
 def test_a_rerun_of_swarm_node_labels_keeps_the_placement_markers(ansible: Ansible, swarm):

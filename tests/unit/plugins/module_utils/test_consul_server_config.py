@@ -10,7 +10,7 @@ import tarfile
 import pytest
 
 from ansible_collections.swarmops.cluster.plugins.module_utils import _consul_server as server
-from ansible_collections.swarmops.cluster.plugins.module_utils._common import SwarmOpsError
+from ansible_collections.swarmops.cluster.plugins.module_utils._common import SwarmOpsError, fingerprint
 
 KEY = base64.b64encode(bytes(range(32))).decode()
 
@@ -34,12 +34,12 @@ def settings(**overrides):
 @pytest.mark.parametrize("count", [0, -1])
 def test_bootstrap_expect_below_one_fails_naming_the_value(count):
     with pytest.raises(SwarmOpsError, match=rf"bootstrap_expect={count} can never elect a leader"):
-        server.validate_bootstrap_expect(count)
+        server.validate_bootstrap_expect(count, [])
 
 
 @pytest.mark.parametrize(("count", "warns"), [(1, False), (2, True), (3, False), (4, True), (5, False)])
 def test_bootstrap_expect_even_counts_warn(count, warns):
-    warnings = server.validate_bootstrap_expect(count)
+    warnings = server.validate_bootstrap_expect(count, [f"10.0.0.{n}" for n in range(1, count)])
     assert bool(warnings) is warns
     if warns:
         assert f"bootstrap_expect={count} is even" in warnings[0]
@@ -108,12 +108,23 @@ def test_hash_changes_with_config_and_image_only():
     assert same != server.config_hash(server.render_agent_config(settings(), other_key), "sha256:a")
 
 
+@pytest.mark.parametrize(
+    ("count", "retry_join", "known"),
+    [(2, [], "1 server(s) (itself, retry_join is empty)"), (3, ["10.0.0.2"], "2 server(s) (itself and retry_join")],
+)
+def test_bootstrap_expect_above_the_servers_it_can_find_fails(count, retry_join, known):
+    with pytest.raises(SwarmOpsError, match=rf"bootstrap_expect={count} can never elect a leader") as failure:
+        server.validate_bootstrap_expect(count, retry_join)
+    assert known in failure.value.msg
+    assert "bootstrap_expect=1" in failure.value.msg
+
+
 def test_fingerprint_hides_the_key_but_tracks_it():
-    fingerprint = server.key_fingerprint(KEY)
-    assert KEY not in fingerprint
-    assert fingerprint == server.key_fingerprint(KEY)
-    assert fingerprint != server.key_fingerprint(base64.b64encode(b"y" * 32).decode())
-    assert server.key_fingerprint(None) is None
+    secret = fingerprint(KEY)
+    assert KEY not in secret
+    assert secret == fingerprint(KEY)
+    assert secret != fingerprint(base64.b64encode(b"y" * 32).decode())
+    assert fingerprint(None) is None
 
 
 def test_config_archive_holds_the_json_with_mode_0600():
