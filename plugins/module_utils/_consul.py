@@ -170,6 +170,33 @@ class ConsulClient:
             lambda: self._catalog_put("/v1/catalog/deregister", {"Node": node, "ServiceID": service_id}),
         )
 
+    # -- ACL policies and tokens (a management token's calls) --------------------------------
+
+    def _acl(self, what: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        headers = self.api.prepare_headers(self.endpoint.token)
+        http = getattr(self.api.http, method)
+        if body is None:
+            return self._request(what, lambda: http(CB.json(), path, headers=headers))
+        return self._request(what, lambda: http(CB.json(), path, headers=headers, data=json.dumps(body)))
+
+    def acl_policies(self) -> list[dict[str, Any]]:
+        """Every policy, without its rules (Consul's list leaves them out)."""
+        return self._acl("the list of ACL policies", "get", "/v1/acl/policies") or []
+
+    def acl_policy(self, policy_id: str) -> dict[str, Any]:
+        return self._acl(f"read of ACL policy {policy_id}", "get", f"/v1/acl/policy/{policy_id}")
+
+    def acl_policy_put(self, body: dict[str, Any], policy_id: str | None = None) -> None:
+        path = f"/v1/acl/policy/{policy_id}" if policy_id else "/v1/acl/policy"
+        self._acl(f"write of ACL policy {body['Name']!r}", "put", path, body)
+
+    def acl_tokens(self) -> list[dict[str, Any]]:
+        return self._acl("the list of ACL tokens", "get", "/v1/acl/tokens") or []
+
+    def acl_token_put(self, body: dict[str, Any], accessor_id: str | None = None) -> None:
+        path = f"/v1/acl/token/{accessor_id}" if accessor_id else "/v1/acl/token"
+        self._acl(f"write of ACL token {body['AccessorID']}", "put", path, body)
+
     def check_catalog_write(self, service: str, node: str, node_address: str) -> None:
         """Prove that the token may register ``service`` on ``node``, before anything depends on it: a
         probe instance (critical, so DNS never answers with it) registered and removed at once; a

@@ -14,6 +14,7 @@ from docker.errors import APIError
 
 from ansible_collections.swarmops.cluster.plugins.module_utils import _module
 from ansible_collections.swarmops.cluster.plugins.module_utils._common import SwarmOpsError
+from ansible_collections.swarmops.cluster.plugins.module_utils._consul_acl import ConsulAcl
 from ansible_collections.swarmops.cluster.plugins.module_utils._consul_server import ConsulServer
 from ansible_collections.swarmops.cluster.plugins.module_utils._docker import retry_out_of_sequence
 from ansible_collections.swarmops.cluster.plugins.module_utils._module import SwarmOpsModule, done, planned, run_module
@@ -24,7 +25,7 @@ from ansible_collections.swarmops.cluster.plugins.module_utils._swarm_network im
 from ansible_collections.swarmops.cluster.plugins.module_utils._swarm_service import ServiceDeployer
 
 MODULE_UTILS = Path(_module.__file__).parent
-CLASSES = [ConsulServer, SwarmAgent, SwarmManager, NodeLabels, SwarmNetwork, ServiceDeployer]
+CLASSES = [ConsulAcl, ConsulServer, SwarmAgent, SwarmManager, NodeLabels, SwarmNetwork, ServiceDeployer]
 
 
 class Probe(SwarmOpsModule):
