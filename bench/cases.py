@@ -1,9 +1,13 @@
-"""Running the cases: ours (A, playbooks/site.yml) and the floor (B, bench/floor.sh), each on fresh nodes.
+"""Running the cases: three jobs, each on fresh nodes, alternating in rounds (ours, floor, peer, ours, ...).
 
-cold   the default topology (1 Consul, 3 masters, 3 workers), pairs run A B A B; after each run, the
-       time until hello-world answers ("ready"), and after each A a second site.yml on the same
-       cluster (the idempotent rerun: changed must be 0)
-scale  more workers with the same 3 masters; the 3-worker point reuses the cold pairs when the cold
+ours   playbooks/site.yml
+floor  bench/floor.sh, the fastest correct script of the same job
+peer   bench/peer/site.yml, the same job as a plain community.docker + community.general playbook
+
+cold   the default topology (1 Consul, 3 masters, 3 workers), PAIRS rounds; after each run, the time
+       until hello-world answers ("ready"), and after each ours and each peer run the same playbook
+       again on the cluster it just built (the idempotent rerun: changed must be 0)
+scale  more workers with the same 3 masters; the 3-worker point reuses the cold rounds when the cold
        case runs too
 """
 
@@ -20,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from common import DEFAULT_WORKERS, MASTERS, REPO, SMOKE_IMAGE, code_state, rel, run_logged, say
-from nodes import Lab, Topology, write_inventory
+from nodes import Lab, Topology, python_bundle, write_inventory
 from plot import plot
-from report import Report, Run, fmt, machine_info
+from report import JOBS, Report, Run, fmt, machine_info
 
 NETWORK = "server-overlay-network"
 SMOKE_CODE = (
@@ -36,12 +40,16 @@ RECAP_RE = re.compile(
 )
 TASK_RE = re.compile(r"^TASK \[(?P<name>.*)\]")
 PROFILE_RE = re.compile(r"^(?P<name>.+?) -+ (?P<secs>\d+(?:\.\d+)?)s$")
-IMAGE_LOAD_TASK = "Copy the archive to the host"
+# The tasks of ours (role images) and of the peer that copy an image archive to a host.
+IMAGE_LOAD_TASKS = ("Copy the archive to the host", "Copy the archive of ")
+PEER_PLAYBOOK = REPO / "bench" / "peer" / "site.yml"
+# What each job is, in the bench's messages.
+COMMANDS = {"ours": "site.yml", "floor": "floor.sh", "peer": "peer/site.yml"}
 
 
 @dataclass
 class Playbook:
-    """What one ansible-playbook run of site.yml did, read from its output."""
+    """What one ansible-playbook run (site.yml or the peer) did, read from its output."""
 
     seconds: float
     rc: int
@@ -81,24 +89,35 @@ def read_playbook_log(log: Path, rc: int, seconds: float) -> Playbook:
             in_profile = True
         elif in_profile and (match := PROFILE_RE.match(line.strip())):
             profile.append((match["name"], float(match["secs"])))
-        if line.startswith("changed: [") and IMAGE_LOAD_TASK in task:
+        if line.startswith("changed: [") and any(name in task for name in IMAGE_LOAD_TASKS):
             images_loaded = True
     if rc != 0 and not error:
         error = f"ansible-playbook exited {rc}"
     return Playbook(seconds, rc, changed, failed_hosts, error, images_loaded, profile)
 
 
-def run_site(inventory: Path, log: Path) -> Playbook:
+def run_playbook(argv: list[str], log: Path) -> Playbook:
+    """One ansible-playbook run, ours or the peer's, with the same settings for both."""
     env = dict(
         os.environ,
-        # Where site.yml spends its time: a per-task profile at the end of the output.
+        # Where the playbook spends its time: a per-task profile at the end of the output.
         ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks",
         PROFILE_TASKS_TASK_OUTPUT_LIMIT="all",
         ANSIBLE_FORCE_COLOR="0",
         ANSIBLE_NOCOLOR="1",
     )
-    rc, seconds = run_logged(["ansible-playbook", "-i", str(inventory), "playbooks/site.yml"], log, env=env)
+    rc, seconds = run_logged(["ansible-playbook", *argv], log, env=env)
     return read_playbook_log(log, rc, seconds)
+
+
+def run_site(inventory: Path, log: Path) -> Playbook:
+    return run_playbook(["-i", str(inventory), "playbooks/site.yml"], log)
+
+
+def run_peer(topo: Topology, inventory: Path, bundle: Path, log: Path) -> Playbook:
+    """The peer on ``topo``'s hosts: the same inventory as ours, the peer's own settings."""
+    extra = [f"peer_cluster={topo.lab}", f"peer_secrets_dir={topo.secrets_dir}", f"peer_python_bundle={bundle}"]
+    return run_playbook(["-i", str(inventory), str(PEER_PLAYBOOK), *[a for e in extra for a in ("-e", e)]], log)
 
 
 def run_floor(topo: Topology, log: Path) -> tuple[int, float, str]:
@@ -112,13 +131,16 @@ def run_floor(topo: Topology, log: Path) -> tuple[int, float, str]:
         ",".join(topo.worker_names),
         "-k",
         topo.lab,
+        "-s",
+        str(topo.secrets_dir),
     ]
     rc, seconds = run_logged(argv, log)
     error = ""
     if rc != 0:
         lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
         steps = [line for line in lines if line.startswith("floor: [")]
-        last = lines[-2] if len(lines) > 1 else ""
+        errors = [line for line in lines if line.startswith("floor: ERROR")]
+        last = errors[0] if errors else (lines[-2] if len(lines) > 1 else "")
         error = f"floor.sh exited {rc} after step '{steps[-1] if steps else '?'}': {last}"
     return rc, seconds, error
 
@@ -162,6 +184,7 @@ class Options:
     lab_name: str
     results: Path
     keep: bool
+    jobs: list[str] = field(default_factory=lambda: list(JOBS))
 
     def config(self) -> dict[str, Any]:
         """The options results.json records and results.md reports."""
@@ -171,6 +194,7 @@ class Options:
             "workers": self.workers,
             "scale_pairs": self.scale_pairs,
             "cases": self.cases,
+            "jobs": self.jobs,
             "lab_name": self.lab_name,
         }
 
@@ -188,6 +212,7 @@ class Bench:
         self.logs = self.results / "logs"
         self.lab = Lab(options.lab_name, self.logs)
         self.report = Report(self.results, options.config(), machine_info())
+        self.bundle: Path | None = None
 
     def one(self, case: str, topo: Topology, pair: int, kind: str) -> Run:
         tag = f"{case}-w{topo.workers}-p{pair}-{kind}"
@@ -197,46 +222,51 @@ class Bench:
         say(f"[{tag}] nodes created in {setup.create_s:.1f}s, images preloaded in {setup.preload_s:.1f}s")
         log = self.logs / f"{tag}.log"
         run = Run(case, topo.workers, pair, kind, setup.create_s, setup.preload_s, log=rel(log))
-        returned = self._site(run, topo, inventory, log) if kind == "A" else self._floor(run, topo, log)
+        returned = self._floor(run, topo, log) if kind == "floor" else self._playbook(run, kind, topo, inventory, log)
         status = "ok" if run.ok else f"FAILED: {run.error}"
-        say(f"[{tag}] {'site.yml' if kind == 'A' else 'floor.sh'} took {run.job_s:.1f}s, {status}")
+        say(f"[{tag}] {COMMANDS[kind]} took {run.job_s:.1f}s, {status}")
         if run.ok:
             run.ready_s, run.ready_attempts = wait_ready(topo, returned)
             say(f"[{tag}] hello-world answered {fmt(run.ready_s)}s after the job returned ({run.ready_attempts} try)")
-        if kind == "A" and run.ok and case == "cold" and not self.options.no_rerun:
-            self._rerun(run, inventory, tag)
+        if kind != "floor" and run.ok and case == "cold" and not self.options.no_rerun:
+            self._rerun(run, kind, topo, inventory, tag)
         self.report.add(run)
         return run
 
-    @staticmethod
-    def _site(run: Run, topo: Topology, inventory: Path, log: Path) -> float:
-        """A: site.yml on the fresh nodes, into ``run``; the moment it returned."""
+    def _job(self, kind: str, topo: Topology, inventory: Path, log: Path) -> Playbook:
+        if kind == "ours":
+            return run_site(inventory, log)
+        assert self.bundle is not None, "prepare() makes the peer's Python bundle"
+        return run_peer(topo, inventory, self.bundle, log)
+
+    def _playbook(self, run: Run, kind: str, topo: Topology, inventory: Path, log: Path) -> float:
+        """Ours or the peer on the fresh nodes, into ``run``; the moment it returned."""
         before = code_state()
         shutil.rmtree(topo.secrets_dir, ignore_errors=True)
         topo.report_dir.mkdir(parents=True, exist_ok=True)
-        result = run_site(inventory, log)
+        result = self._job(kind, topo, inventory, log)
         returned = time.monotonic()
         run.job_s, run.ok, run.error = result.seconds, result.ok, result.error
         run.changed, run.images_loaded, run.profile = result.changed, result.images_loaded, result.profile
-        # B runs no Ansible code: only A's time can mix two versions of the roles.
-        run.code_changed_during = code_state() != before
+        # Only ours runs roles/, playbooks/ and plugins/: only its time can mix two versions of them.
+        run.code_changed_during = kind == "ours" and code_state() != before
         return returned
 
     @staticmethod
     def _floor(run: Run, topo: Topology, log: Path) -> float:
-        """B: bench/floor.sh on the fresh nodes, into ``run``; the moment it returned."""
+        """bench/floor.sh on the fresh nodes, into ``run``; the moment it returned."""
         rc, seconds, error = run_floor(topo, log)
         returned = time.monotonic()
         run.job_s, run.ok, run.error = seconds, rc == 0, error
         return returned
 
-    def _rerun(self, run: Run, inventory: Path, tag: str) -> None:
-        """The idempotent rerun: site.yml again on the cluster the A ``run`` just built."""
+    def _rerun(self, run: Run, kind: str, topo: Topology, inventory: Path, tag: str) -> None:
+        """The idempotent rerun: the same playbook again on the cluster that ``run`` just built."""
         rerun_log = self.logs / f"{tag}-rerun.log"
         before = code_state()
-        again = run_site(inventory, rerun_log)
+        again = self._job(kind, topo, inventory, rerun_log)
         run.rerun_log = rel(rerun_log)
-        run.code_changed_during |= code_state() != before
+        run.code_changed_during |= kind == "ours" and code_state() != before
         run.rerun_s, run.rerun_ok, run.rerun_changed, run.rerun_error = (
             again.seconds,
             again.ok,
@@ -247,24 +277,31 @@ class Bench:
         say(f"[{tag}] rerun took {again.seconds:.1f}s, changed={again.changed}{flag} {again.error}")
 
     def pairs(self, case: str, topo: Topology, count: int) -> None:
+        """``count`` rounds of the jobs, one after the other in each round (ours, floor, peer, ours, ...)."""
         for pair in range(1, count + 1):
-            for kind in ("A", "B"):
+            for kind in self.options.jobs:
                 self.one(case, topo, pair, kind)
 
     def plan(self) -> str:
         """What the bench is about to do: each run is a fresh lab."""
         opts = self.options
+        jobs = len(opts.jobs)
         labs: list[int] = []
         if "cold" in opts.cases:
-            labs += [DEFAULT_WORKERS] * 2 * opts.pairs
+            labs += [DEFAULT_WORKERS] * jobs * opts.pairs
         for n in opts.scale_workers():
-            labs += [n] * 2 * opts.scale_pairs
+            labs += [n] * jobs * opts.scale_pairs
         nodes = sum(1 + MASTERS + n for n in labs)
-        reruns = opts.pairs if "cold" in opts.cases and not opts.no_rerun else 0
-        return f"plan: {len(labs)} runs on fresh labs ({nodes} node containers in all), {reruns} idempotent rerun(s)"
+        playbooks = len([j for j in opts.jobs if j != "floor"])
+        reruns = playbooks * opts.pairs if "cold" in opts.cases and not opts.no_rerun else 0
+        return (
+            f"plan: {' '.join(opts.jobs)} in rounds; {len(labs)} runs on fresh labs ({nodes} node containers in all), "
+            f"{reruns} idempotent rerun(s)"
+        )
 
     def prepare(self) -> bool:
-        """A Docker engine and the lab's images (lab/engine.sh, lab/build-images.sh); False when one failed."""
+        """A Docker engine, the lab's images (lab/engine.sh, lab/build-images.sh) and the peer's Python
+        bundle; False when one failed."""
         shutil.rmtree(self.logs, ignore_errors=True)
         self.logs.mkdir(parents=True)
         for script in ("engine.sh", "build-images.sh"):
@@ -273,6 +310,8 @@ class Bench:
                 say(f"lab/{script} failed: see {self.logs / ('prepare-' + script + '.log')}")
                 return False
         self.lab.images.prepare()
+        if "peer" in self.options.jobs:
+            self.bundle = python_bundle(self.logs / "prepare-python-bundle.log")
         return True
 
     def cases(self) -> None:

@@ -1,16 +1,19 @@
 """The bench's own lab: the hosts of a run, fresh node containers for it, and the images preloaded on them.
 
-Every A and every B run gets fresh lab nodes: the bench lab is destroyed with lab/destroy.sh, its
-node containers are created again with playbooks/lab.yml from a generated inventory, and the images
-are loaded into every node, so that role images finds each image ID and transfers no archive.
+Every run (ours, the floor, the peer) gets fresh lab nodes: the bench lab is destroyed with
+lab/destroy.sh, its node containers are created again with playbooks/lab.yml from a generated
+inventory, and the images are loaded into every node, so that role images finds each image ID and
+transfers no archive. The peer's Python packages come from the same offline wheelhouse as ours.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -58,7 +61,7 @@ class Topology:
 
     @property
     def report_dir(self) -> Path:
-        return WORK / "report"
+        return WORK / "report" / self.lab
 
 
 def lab_group_vars() -> dict[str, dict[str, Any]]:
@@ -71,7 +74,7 @@ def lab_group_vars() -> dict[str, dict[str, Any]]:
 
 def write_inventory(topo: Topology) -> Path:
     """Generate the inventory of ``topo``: the lab's group_vars with the bench's names and dirs."""
-    inv = WORK / "inventories" / f"w{topo.workers}"
+    inv = WORK / "inventories" / f"{topo.lab}-m{topo.masters}-w{topo.workers}"
     shutil.rmtree(inv, ignore_errors=True)
     (inv / "group_vars").mkdir(parents=True)
     hosts = {
@@ -126,7 +129,7 @@ class Lab:
         leftovers = capture(["docker", "ps", "-aq", "--filter", f"label=swarmops.lab={self.name}"])
         if leftovers:
             raise RuntimeError(f"containers labelled swarmops.lab={self.name} survived lab/destroy.sh")
-        for path in (WORK / "secrets" / self.name, WORK / "report"):
+        for path in (WORK / "secrets" / self.name, WORK / "report" / self.name):
             shutil.rmtree(path, ignore_errors=True)
 
     def fresh(self, topo: Topology, log_name: str) -> Setup:
@@ -143,7 +146,7 @@ class Lab:
         return Setup(create_s=create_s, preload_s=time.monotonic() - start)
 
     def _lab_yml(self, hosts: list[str], chunk: int, log_name: str) -> None:
-        inv = WORK / "inventories" / f"nodes-{chunk}"
+        inv = WORK / "inventories" / f"{self.name}-nodes-{chunk}"
         shutil.rmtree(inv, ignore_errors=True)
         inv.mkdir(parents=True)
         content = {"all": {"hosts": dict.fromkeys(hosts), "vars": {"swarmops_lab_name": self.name}}}
@@ -240,3 +243,19 @@ class ImageSet:
         with ThreadPoolExecutor(max_workers=PRELOAD_THREADS) as pool:
             for future in [pool.submit(self._load, node, archives, images, wanted) for node, archives, images in jobs]:
                 future.result()
+
+
+def python_bundle(log: Path) -> Path:
+    """The peer's Python packages: the archive of site-packages that role python_env unpacks on each host
+    (roles/python_env/files/bundle.sh, the same wheelhouse .lab/wheels/<sha1 of the package list>)."""
+    role = REPO / "roles" / "python_env"
+    packages = [str(p) for p in yaml.safe_load((role / "defaults" / "main.yml").read_text())["python_env_packages"]]
+    wheels = LAB_DIR / "wheels" / hashlib.sha1(",".join(packages).encode()).hexdigest()
+    argv = [str(role / "files" / "bundle.sh"), sys.executable, str(wheels), *packages]
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(f"$ {' '.join(argv)}\n{proc.stdout}{proc.stderr}\n# exit {proc.returncode}\n")
+    if proc.returncode != 0 or not proc.stdout.split():
+        raise RuntimeError(f"the peer's Python bundle (roles/python_env/files/bundle.sh) failed: see {log}")
+    # bundle.sh prints: built|kept VERSION SHA256 ARCHIVE
+    return Path(proc.stdout.split()[-1])

@@ -1,4 +1,4 @@
-"""scaling.png: the job's wall time against the number of workers, ours and the floor (median, min-max bars).
+"""scaling.png: the job's wall time against the number of workers, ours, the floor and the peer (median, min-max bars).
 
 matplotlib is optional (requirements-bench.txt, installed by `make bench`): without it there is no plot.
 """
@@ -11,7 +11,11 @@ from common import DEFAULT_WORKERS, MASTERS, say
 from report import Report, Run, summary, values
 
 # (kind, legend, marker) of each line.
-LINES = (("A", "ours: site.yml", "o"), ("B", "floor: docker CLI", "s"))
+LINES = (
+    ("ours", "ours: site.yml", "o"),
+    ("floor", "floor: bench/floor.sh (docker CLI)", "s"),
+    ("peer", "peer: community.docker + community.general playbook", "^"),
+)
 
 
 def plotted_points(report: Report) -> dict[int, list[Run]]:

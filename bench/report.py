@@ -1,8 +1,9 @@
 """The record of each run and what the bench writes from them: results.json and results.md.
 
-results.md holds the machine, the targets, one table per case, the setup times, where site.yml
-spends its time (ansible.posix.profile_tasks) and the failures; results.json every run, raw. Both
-are rewritten after every run, so an interrupted bench leaves what it measured.
+results.md holds the machine, the targets, one table per case with every ratio round by round
+(ours/floor, ours/peer), the setup times, where site.yml spends its time (ansible.posix.profile_tasks)
+and the failures; results.json every run, raw. Both are rewritten after every run, so an interrupted
+bench leaves what it measured.
 """
 
 from __future__ import annotations
@@ -21,6 +22,14 @@ from typing import Any
 
 from common import DEFAULT_WORKERS, MASTERS, REPO, capture, code_state
 
+# The jobs, in the order each round runs them, and what they are.
+JOBS = ("ours", "floor", "peer")
+TITLES = {"ours": "ours: site.yml", "floor": "floor: bench/floor.sh", "peer": "peer: bench/peer/site.yml"}
+# The ratios reported, numerator and denominator.
+RATIOS = (("ours", "floor"), ("ours", "peer"))
+# results.json before the peer: A was ours, B the floor.
+LEGACY_KINDS = {"A": "ours", "B": "floor"}
+
 # The issue's targets.
 TARGET_COLD_RATIO = 1.25
 TARGET_RERUN_FRACTION = 0.20
@@ -32,7 +41,7 @@ class Run:
     case: str
     workers: int
     pair: int
-    kind: str  # "A" (site.yml) or "B" (the floor)
+    kind: str  # one of JOBS
     create_s: float
     preload_s: float
     job_s: float | None = None
@@ -66,11 +75,34 @@ def fmt(x: float | None, digits: int = 1) -> str:
     return "n/a" if x is None else f"{x:.{digits}f}"
 
 
-def pairs_of(runs: Sequence[Run]) -> list[tuple[int, Run | None, Run | None]]:
-    numbers = sorted({run.pair for run in runs})
-    a = {run.pair: run for run in runs if run.kind == "A"}
-    b = {run.pair: run for run in runs if run.kind == "B"}
-    return [(n, a.get(n), b.get(n)) for n in numbers]
+def rounds_of(runs: Sequence[Run]) -> list[tuple[int, dict[str, Run]]]:
+    """The runs by round (``pair`` in results.json), each round's runs by job."""
+    rounds: dict[int, dict[str, Run]] = {}
+    for run in runs:
+        rounds.setdefault(run.pair, {})[run.kind] = run
+    return sorted(rounds.items())
+
+
+def of(runs: Iterable[Run], kind: str) -> list[Run]:
+    """The successful runs of one job."""
+    return [run for run in runs if run.kind == kind and run.ok]
+
+
+def job_stats(runs: Iterable[Run], kind: str, attr: str = "job_s") -> dict[str, float] | None:
+    return summary(values(of(runs, kind), attr))
+
+
+def rerun_ratio(a: Run | None, b: Run | None) -> float | None:
+    if a and b and a.rerun_ok and b.rerun_ok and a.rerun_s and b.rerun_s:
+        return a.rerun_s / b.rerun_s
+    return None
+
+
+def spread(s: dict[str, float] | None, digits: int = 1) -> str:
+    """``median (min-max)``."""
+    if s is None:
+        return "n/a"
+    return f"{s['median']:.{digits}f} ({s['min']:.{digits}f}-{s['max']:.{digits}f})"
 
 
 def ratio(a: Run | None, b: Run | None) -> float | None:
@@ -135,13 +167,31 @@ class Report:
         """The report that ``results``/results.json holds, as it was when that file was written."""
         data = json.loads((results / "results.json").read_text())
         report = cls(results, data["config"], data["machine"])
-        report.runs = [Run(**{**run, "profile": [tuple(p) for p in run["profile"]]}) for run in data["runs"]]
+        report.runs = [
+            Run(
+                **{
+                    **run,
+                    "kind": LEGACY_KINDS.get(run["kind"], run["kind"]),
+                    "profile": list(map(tuple, run["profile"])),
+                }
+            )
+            for run in data["runs"]
+        ]
         report.started, report.finished = time.monotonic() - data["elapsed_s"], data["finished"]
         return report
 
     def add(self, run: Run) -> None:
         self.runs.append(run)
         self.write()
+
+    def jobs(self) -> list[str]:
+        """The jobs this bench runs (or ran: results.json from before the peer has no "jobs")."""
+        asked = self.config.get("jobs") or [kind for kind in JOBS if any(run.kind == kind for run in self.runs)]
+        return [kind for kind in JOBS if kind in asked]
+
+    def ratios(self) -> list[tuple[str, str]]:
+        jobs = self.jobs()
+        return [(a, b) for a, b in RATIOS if a in jobs and b in jobs]
 
     def select(self, case: str, workers: int | None = None) -> list[Run]:
         return [r for r in self.runs if r.case == case and (workers is None or r.workers == workers)]
@@ -178,8 +228,9 @@ class Report:
     # -- Markdown
     def markdown(self) -> str:
         m = self.machine
+        jobs = self.jobs()
         out = [
-            "# swarmops.cluster bench: site.yml (A) against the plain docker CLI floor (B)",
+            "# swarmops.cluster bench: ours (site.yml), the floor (docker CLI script), the peer (plain playbook)",
             "",
             f"{'Finished' if self.finished else 'IN PROGRESS (partial results)'}; "
             f"bench time {time.monotonic() - self.started:.0f}s. Made by `make bench` ({self._knobs()}).",
@@ -200,8 +251,9 @@ class Report:
             "(timings are noisy when that is not 0)",
             "",
             "Each run starts on fresh node containers (created by playbooks/lab.yml, images preloaded; "
-            "not counted in the job). A = `ansible-playbook playbooks/site.yml`; B = `bench/floor.sh`. "
-            "Times are wall seconds.",
+            f"not counted in the job), the jobs alternating in rounds ({', '.join(jobs)}, {', '.join(jobs)}, ...). "
+            + "; ".join(f"{TITLES[kind]}" for kind in jobs)
+            + ". Times are wall seconds.",
             "",
         ]
         out += self._targets()
@@ -210,13 +262,29 @@ class Report:
         out += self._setup()
         out += self._profile()
         out += self._failures()
+        legacy = (
+            [
+                "These results are from before the peer (no `jobs` in results.json): their floor is the earlier "
+                "bench/floor.sh, which set up no ACLs or catalog entries and created the services one after the "
+                "other, each with the CLI's own wait. The text below describes the current jobs.",
+                "",
+            ]
+            if "jobs" not in self.config
+            else []
+        )
         out += [
-            "## What A does that B does not",
+            "## What the three jobs do",
             "",
-            "B is the job typed out: no Consul ACLs, gossip key or per-node tokens, no Python virtualenv "
-            "on the hosts, no node labels, no Consul catalog entries, no cluster summary, sequential joins, "
-            "and the services created one after the other, each with the CLI's own wait: until its task is "
-            "healthy (the apps' health check runs every 10 s), then the CLI's 5 s stability check.",
+            *legacy,
+            "All three build the same cluster on the same fresh nodes: Consul with ACLs (default deny, gossip key, "
+            "a policy and token for the masters, one per worker, the anonymous token for DNS), swarm init, joins "
+            "with the tokens read from Consul with each host's own token, drained masters, the attachable overlay "
+            "network, the three services (endpoint mode dnsrr), their running tasks in Consul's catalog, and the "
+            "smoke test until hello-world answers. The floor runs independent steps at once and waits once, until "
+            "the services' tasks run; the peer is a plain playbook (no fact gathering, forks, idempotent). "
+            "Ours also checks the inventory first, finds the masters that answer, keeps a session lock around "
+            "swarm init, publishes every manager's address, writes each node's record and sets node labels from "
+            "it, and prints the cluster summary; the floor and the peer do none of that. See bench/README.md.",
             "",
         ]
         return "\n".join(out)
@@ -224,48 +292,44 @@ class Report:
     def _knobs(self) -> str:
         c = self.config
         if c["quick"]:
-            return "QUICK=1: one pair of the cold case"
+            return "QUICK=1: one round of the cold case"
         return f'PAIRS={c["pairs"]} WORKERS="{" ".join(map(str, c["workers"]))}" SCALE_PAIRS={c["scale_pairs"]} ' + (
             f'CASES="{" ".join(c["cases"])}"'
         )
 
-    def _cold_stats(self) -> tuple[dict[str, float] | None, dict[str, float] | None]:
-        cold = self.select("cold")
-        return (
-            summary(values([r for r in cold if r.kind == "A" and r.ok], "job_s")),
-            summary(values([r for r in cold if r.kind == "B" and r.ok], "job_s")),
-        )
-
     def _targets(self) -> list[str]:
-        a, b = self._cold_stats()
-        rows = []
-        if a and b:
-            value = a["median"] / b["median"]
-            rows.append(("cold bring-up <= 1.25x the floor", f"{value:.2f}x", value <= TARGET_COLD_RATIO))
+        cold = self.select("cold")
+        ours, floor, peer = (job_stats(cold, kind) for kind in JOBS)
+        rows: list[tuple[str, str, bool | None]] = []
+        label = "cold bring-up <= 1.25x the floor"
+        if ours and floor:
+            value = ours["median"] / floor["median"]
+            rows.append((label, f"{value:.2f}x", value <= TARGET_COLD_RATIO))
         else:
-            rows.append(("cold bring-up <= 1.25x the floor", "n/a", None))
-        reruns = [r for r in self.select("cold") if r.kind == "A" and r.rerun_s is not None]
+            rows.append((label, "n/a", None))
+        reruns = [r for r in cold if r.kind == "ours" and r.rerun_s is not None]
         rerun = summary(values([r for r in reruns if r.rerun_ok], "rerun_s"))
         changed = [r.rerun_changed for r in reruns]
-        if a and rerun:
-            value = rerun["median"] / a["median"]
+        label = "idempotent rerun <= 20% of cold, changed=0"
+        if ours and rerun:
+            value = rerun["median"] / ours["median"]
             zero = all(c == 0 for c in changed) and all(r.rerun_ok for r in reruns)
             rows.append(
                 (
-                    "idempotent rerun <= 20% of cold, changed=0",
+                    label,
                     f"{value:.0%} of cold; changed={','.join(str(c) for c in changed)}",
                     value <= TARGET_RERUN_FRACTION and zero,
                 )
             )
         else:
-            rows.append(("idempotent rerun <= 20% of cold, changed=0", "n/a", None))
+            rows.append((label, "n/a", None))
         points = self.scale_points()
         lo, hi = min(points, default=0), max(points, default=0)
-        sa_lo = summary(values([r for r in points.get(lo, []) if r.kind == "A" and r.ok], "job_s"))
-        sa_hi = summary(values([r for r in points.get(hi, []) if r.kind == "A" and r.ok], "job_s"))
-        label = f"{lo} -> {hi} workers at most doubles the wall time"
+        sa_lo = job_stats(points.get(lo, []), "ours")
+        sa_hi = job_stats(points.get(hi, []), "ours")
         if sa_lo and sa_hi and hi > lo:
             value = sa_hi["median"] / sa_lo["median"]
+            label = f"{lo} -> {hi} workers at most doubles the wall time"
             rows.append((label, f"{value:.2f}x", value <= TARGET_SCALE_FACTOR))
         else:
             rows.append(("3 -> 24 workers at most doubles the wall time", "n/a", None))
@@ -273,111 +337,147 @@ class Report:
         for text, value_text, passed in rows:
             status = "n/a" if passed is None else ("PASS" if passed else "FAIL")
             out.append(f"| {text} | {value_text} | {status} |")
+        if ours and peer:
+            peer_rerun = summary(values([r for r in cold if r.kind == "peer" and r.rerun_ok], "rerun_s"))
+            rerun_text = (
+                f"; rerun {rerun['median'] / peer_rerun['median']:.2f}x the peer's" if rerun and peer_rerun else ""
+            )
+            cold_text = f"cold {ours['median'] / peer['median']:.2f}x the peer's"
+            out.append(f"| ours against the peer (no target) | {cold_text}{rerun_text} | - |")
         return [*out, ""]
 
     def _cold(self) -> list[str]:
         cold = self.select("cold")
         if not cold:
             return []
+        jobs, ratios = self.jobs(), self.ratios()
         out = [
             f"## Cold bring-up: 1 Consul, {MASTERS} masters, {DEFAULT_WORKERS} workers",
             "",
-            "| pair | A: site.yml (s) | B: floor (s) | A/B |",
-            "| --- | --- | --- | --- |",
+            "| round | "
+            + " | ".join(f"{TITLES[kind]} (s)" for kind in jobs)
+            + " | "
+            + " | ".join(f"{a}/{b}" for a, b in ratios)
+            + " |",
+            "| --- |" + " --- |" * (len(jobs) + len(ratios)),
         ]
-        ratios = []
-        for n, a, b in pairs_of(cold):
-            r = ratio(a, b)
-            if r is not None:
-                ratios.append(r)
-            out.append(f"| {n} | {job_cell(a)} | {job_cell(b)} | {fmt(r, 2)} |")
-        a_stats, b_stats = self._cold_stats()
-        r_stats = summary(ratios)
+        per_ratio: dict[tuple[str, str], list[float]] = {pair: [] for pair in ratios}
+        for n, runs in rounds_of(cold):
+            cells = [job_cell(runs.get(kind)) for kind in jobs]
+            for pair in ratios:
+                r = ratio(runs.get(pair[0]), runs.get(pair[1]))
+                if r is not None:
+                    per_ratio[pair].append(r)
+                cells.append(fmt(r, 2))
+            out.append(f"| {n} | " + " | ".join(cells) + " |")
+        stats = {kind: job_stats(cold, kind) for kind in jobs}
+        ratio_stats = {pair: summary(xs) for pair, xs in per_ratio.items()}
         for key in ("median", "min", "max"):
-            out.append(
-                f"| **{key}** | {fmt(a_stats and a_stats[key])} | {fmt(b_stats and b_stats[key])} | "
-                f"{fmt(r_stats and r_stats[key], 2)} |"
-            )
-        if a_stats and b_stats:
-            out += ["", f"Ratio of the medians: {a_stats['median'] / b_stats['median']:.2f}."]
-        out += self._rerun(cold, a_stats)
+            cells = [fmt(stats[kind] and stats[kind][key]) for kind in jobs]
+            cells += [fmt(ratio_stats[pair] and ratio_stats[pair][key], 2) for pair in ratios]
+            out.append(f"| **{key}** | " + " | ".join(cells) + " |")
+        medians = [f"{a}/{b} {stats[a]['median'] / stats[b]['median']:.2f}" for a, b in ratios if stats[a] and stats[b]]
+        if medians:
+            out += ["", f"Ratios of the medians: {', '.join(medians)}."]
+        out += self._rerun(cold, stats.get("ours"))
         out += self._ready(cold)
         return out
 
-    def _rerun(self, cold: list[Run], a_stats: dict[str, float] | None) -> list[str]:
-        reruns = [r for r in cold if r.kind == "A" and (r.rerun_s is not None or r.rerun_error)]
+    def _rerun(self, cold: list[Run], ours: dict[str, float] | None) -> list[str]:
+        kinds = [kind for kind in self.jobs() if kind != "floor"]
+        reruns = [r for r in cold if r.kind in kinds and (r.rerun_s is not None or r.rerun_error)]
         if not reruns:
             return []
+        both = "ours" in kinds and "peer" in kinds
+        header = "| round | " + " | ".join(f"{kind} rerun (s) | changed" for kind in kinds)
+        header += " | ours/peer |" if both else " |"
         out = [
             "",
-            "### Idempotent rerun: site.yml again on the cluster it just built (no floor: a script is not idempotent)",
+            "### Idempotent rerun: the same playbook again on the cluster it just built (no floor: a script is not "
+            "idempotent)",
             "",
-            "| pair | rerun (s) | changed | rerun / median cold A |",
-            "| --- | --- | --- | --- |",
+            header + " ours rerun / median cold ours |",
+            "| --- |" + " --- | --- |" * len(kinds) + (" --- |" if both else "") + " --- |",
         ]
-        for run in reruns:
-            frac = run.rerun_s / a_stats["median"] if a_stats and run.rerun_s and run.rerun_ok else None
-            flag = "" if run.rerun_changed == 0 else " **NOT 0**"
-            cell = fmt(run.rerun_s) if run.rerun_ok else f"FAILED after {fmt(run.rerun_s)}"
-            share = "n/a" if frac is None else f"{frac:.0%}"
-            out.append(f"| {run.pair} | {cell} | {run.rerun_changed}{flag} | {share} |")
-        s = summary(values([r for r in reruns if r.rerun_ok], "rerun_s"))
-        if s:
-            out.append(f"| **median / min / max** | {fmt(s['median'])} / {fmt(s['min'])} / {fmt(s['max'])} | | |")
+        for n, runs in rounds_of(cold):
+            cells = []
+            for kind in kinds:
+                run = runs.get(kind)
+                if run is None or (run.rerun_s is None and not run.rerun_error):
+                    cells += ["-", "-"]
+                    continue
+                flag = "" if run.rerun_changed == 0 else " **NOT 0**"
+                took = fmt(run.rerun_s) if run.rerun_ok else f"FAILED after {fmt(run.rerun_s)}"
+                cells += [took, f"{run.rerun_changed}{flag}"]
+            if both:
+                cells.append(fmt(rerun_ratio(runs.get("ours"), runs.get("peer")), 2))
+            mine = runs.get("ours")
+            share = mine.rerun_s / ours["median"] if ours and mine and mine.rerun_s and mine.rerun_ok else None
+            cells.append("n/a" if share is None else f"{share:.0%}")
+            out.append(f"| {n} | " + " | ".join(cells) + " |")
+        cells = []
+        for kind in kinds:
+            s = summary(values([r for r in reruns if r.kind == kind and r.rerun_ok], "rerun_s"))
+            cells += [spread(s), ""]
+        if both:
+            rs = [rerun_ratio(runs.get("ours"), runs.get("peer")) for _n, runs in rounds_of(cold)]
+            cells.append(spread(summary([r for r in rs if r is not None]), 2))
+        cells.append("")
+        out.append("| **median (min-max)** | " + " | ".join(cells) + " |")
         return out
 
     def _ready(self, cold: list[Run]) -> list[str]:
+        jobs = self.jobs()
         out = [
             "",
             "### Ready: from the job returning to hello-world answering a throwaway client on a worker",
             "",
-            "Includes one `docker run` of the client (about 1-2 s here); both jobs end with their own smoke test.",
+            "Includes one `docker run` of the client (about 1-2 s here); every job ends with its own smoke test.",
             "",
-            "| pair | after A (s) | after B (s) |",
-            "| --- | --- | --- |",
+            "| round | " + " | ".join(f"after {kind} (s)" for kind in jobs) + " |",
+            "| --- |" + " --- |" * len(jobs),
         ]
-        for n, a, b in pairs_of(cold):
-            out.append(f"| {n} | {fmt(a and a.ready_s)} | {fmt(b and b.ready_s)} |")
+        for n, runs in rounds_of(cold):
+            out.append(f"| {n} | " + " | ".join(fmt(runs[k].ready_s if k in runs else None) for k in jobs) + " |")
+        stats = {kind: summary(values([r for r in cold if r.kind == kind], "ready_s")) for kind in jobs}
         for key in ("median", "min", "max"):
-            sa = summary(values([r for r in cold if r.kind == "A"], "ready_s"))
-            sb = summary(values([r for r in cold if r.kind == "B"], "ready_s"))
-            out.append(f"| **{key}** | {fmt(sa and sa[key])} | {fmt(sb and sb[key])} |")
+            out.append(f"| **{key}** | " + " | ".join(fmt(stats[k] and stats[k][key]) for k in jobs) + " |")
         return [*out, ""]
 
     def _scale(self) -> list[str]:
         points = self.scale_points()
         if not points:
             return []
-        base = points.get(min(points))
-        base_a = summary(values([r for r in base or [] if r.kind == "A" and r.ok], "job_s"))
-        base_b = summary(values([r for r in base or [] if r.kind == "B" and r.ok], "job_s"))
+        jobs, ratios = self.jobs(), self.ratios()
+        base = {kind: job_stats(points[min(points)], kind) for kind in jobs}
         out = [
             f"## Scaling: {MASTERS} masters and 1 Consul, N workers",
             "",
-            "Per pair A / B (s) and A/B; then median (min-max). "
+            f"Per round {' / '.join(jobs)} (s), then median (min-max) per job, the ratios of the medians, and each "
+            f"job against itself at {min(points)} workers. "
             f"{'The 3-worker point is the cold case. ' if 'cold' in self.config['cases'] else ''}"
-            f"{self.config['scale_pairs']} pair(s) per other point.",
+            f"{self.config['scale_pairs']} round(s) per other point.",
             "",
-            "| workers | pairs: A / B (A/B) | A median (min-max) | B median (min-max) | A/B medians "
-            f"| A vs {min(points)} workers | B vs {min(points)} workers |",
-            "| --- | --- | --- | --- | --- | --- | --- |",
+            f"| workers | rounds: {' / '.join(jobs)} | "
+            + " | ".join(f"{kind} median (min-max)" for kind in jobs)
+            + " | "
+            + " | ".join(f"{a}/{b} medians" for a, b in ratios)
+            + " | "
+            + " | ".join(f"{kind} vs {min(points)} workers" for kind in jobs)
+            + " |",
+            "| --- | --- |" + " --- |" * (2 * len(jobs) + len(ratios)),
         ]
         for n, runs in sorted(points.items()):
-            cells = []
-            for _pair, a, b in pairs_of(runs):
-                cells.append(f"{job_cell(a)} / {job_cell(b)} ({fmt(ratio(a, b), 2)})")
-            sa = summary(values([r for r in runs if r.kind == "A" and r.ok], "job_s"))
-            sb = summary(values([r for r in runs if r.kind == "B" and r.ok], "job_s"))
-
-            def cell(s: dict[str, float] | None) -> str:
-                return "n/a" if s is None else f"{s['median']:.1f} ({s['min']:.1f}-{s['max']:.1f})"
-
-            out.append(
-                f"| {n} | {'; '.join(cells)} | {cell(sa)} | {cell(sb)} | "
-                f"{fmt(sa['median'] / sb['median'] if sa and sb else None, 2)} | "
-                f"{fmt(sa['median'] / base_a['median'] if sa and base_a else None, 2)}x | "
-                f"{fmt(sb['median'] / base_b['median'] if sb and base_b else None, 2)}x |"
-            )
+            rounds = "; ".join(" / ".join(job_cell(r.get(kind)) for kind in jobs) for _pair, r in rounds_of(runs))
+            stats = {kind: job_stats(runs, kind) for kind in jobs}
+            cells = [spread(stats[kind]) for kind in jobs]
+            cells += [
+                fmt(stats[a]["median"] / stats[b]["median"] if stats[a] and stats[b] else None, 2) for a, b in ratios
+            ]
+            cells += [
+                f"{fmt(stats[k]['median'] / base[k]['median'] if stats[k] and base[k] else None, 2)}x" for k in jobs
+            ]
+            out.append(f"| {n} | {rounds} | " + " | ".join(cells) + " |")
         out += ["", "![wall time against workers](scaling.png)", ""]
         return out
 
@@ -406,19 +506,21 @@ class Report:
             "",
             "Preload check: "
             + (
-                f"**site.yml transferred image archives in {len(loaded)} run(s)** (preload ineffective there)."
+                f"**image archives were transferred in {len(loaded)} run(s)**: "
+                + ", ".join(f"{r.case} {r.workers} workers round {r.pair} {r.kind}" for r in loaded)
+                + " (preload ineffective there)."
                 if loaded
-                else "site.yml found every preloaded image ID and transferred no archive."
+                else "ours and the peer found every preloaded image and transferred no archive."
             ),
             "",
         ]
         return out
 
     def _profile(self) -> list[str]:
-        """Per role and slowest tasks of the successful A runs, median per topology (profile_tasks)."""
+        """Per role and slowest tasks of the successful runs of ours, median per topology (profile_tasks)."""
         by_workers: dict[int, list[Run]] = {}
         for run in self.runs:
-            if run.kind == "A" and run.ok and run.profile:
+            if run.kind == "ours" and run.ok and run.profile:
                 by_workers.setdefault(run.workers, []).append(run)
         if not by_workers:
             return []
@@ -449,7 +551,7 @@ class Report:
         header = " | ".join(f"{n} workers (s)" for n in columns)
         rule = " | ".join("---" for _column in columns)
         out = [
-            "## Where site.yml spends its time (profile_tasks; median of the A runs per topology)",
+            "## Where site.yml spends its time (profile_tasks; median of ours' runs per topology)",
             "",
             f"| role | {header} |",
             f"| --- | {rule} |",
@@ -468,7 +570,7 @@ class Report:
                 "## Runs during which roles/, playbooks/ or plugins/ changed",
                 "",
                 "Their times mix two versions of the code: "
-                + ", ".join(f"{r.case} {r.workers} workers pair {r.pair} {r.kind}" for r in moved)
+                + ", ".join(f"{r.case} {r.workers} workers round {r.pair} {r.kind}" for r in moved)
                 + ".",
                 "",
             ]
@@ -477,5 +579,5 @@ class Report:
         out += ["## Failures", ""]
         for run in failed:
             text, log = (run.error, run.log) if not run.ok else (f"rerun: {run.rerun_error}", run.rerun_log)
-            out.append(f"- {run.case} {run.workers} workers, pair {run.pair}, {run.kind}: {text} (log `{log}`)")
+            out.append(f"- {run.case} {run.workers} workers, round {run.pair}, {run.kind}: {text} (log `{log}`)")
         return [*out, ""]
