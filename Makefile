@@ -13,8 +13,8 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 help:
 	@echo "make lab          bring up the local lab cluster (Docker-in-Docker) and print its summary"
 	@echo "make lab-destroy  remove the lab's containers, volumes, network and secrets"
-	@echo "make test         run the whole test suite (lint, sanity, unit, integration, molecule)"
-	@echo "make bench        site.yml against the plain docker CLI floor (QUICK=1 PAIRS= WORKERS= SCALE_PAIRS= CASES=)"
+	@echo "make test         run the whole test suite (lint, sanity, unit, integration, bench, molecule)"
+	@echo "make bench        site.yml against the floor (docker CLI) and the peer (plain playbook) (QUICK=1 PAIRS= WORKERS= SCALE_PAIRS= CASES=)"
 
 $(VENV)/.installed: requirements.txt requirements-test.txt
 	python3 -m venv $(VENV)

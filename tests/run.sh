@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make test`: the whole suite, fastest stages first. One stage alone:
-#   tests/run.sh lint|unit|sanity|build|targets|integration|molecule
+#   tests/run.sh lint|unit|sanity|build|targets|integration|bench|molecule
 # It starts a Docker engine when none is reachable (and stops it again at the end),
 # builds the offline lab images when missing, and removes every lab it creates.
 set -euo pipefail
@@ -84,6 +84,12 @@ integration() {
   python -m pytest -q tests/integration
 }
 
+bench() {
+  engine
+  say "bench: the floor and the peer each end with Hello World on a fresh lab of their own (not a timing)"
+  python -m pytest -q tests/bench
+}
+
 molecule_scenarios() {
   engine
   local scenario
@@ -95,13 +101,13 @@ molecule_scenarios() {
 }
 
 stages=("$@")
-[[ ${#stages[@]} -gt 0 ]] || stages=(lint unit sanity build targets integration molecule)
+[[ ${#stages[@]} -gt 0 ]] || stages=(lint unit sanity build targets integration bench molecule)
 for stage in "${stages[@]}"; do
   case $stage in
-    lint | unit | sanity | build | targets | integration) "$stage" ;;
+    lint | unit | sanity | build | targets | integration | bench) "$stage" ;;
     molecule) molecule_scenarios ;;
     *)
-      echo "test: unknown stage '$stage' (lint unit sanity build targets integration molecule)" >&2
+      echo "test: unknown stage '$stage' (lint unit sanity build targets integration bench molecule)" >&2
       exit 2
       ;;
   esac
