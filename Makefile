@@ -8,12 +8,12 @@ PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help deps lab lab-destroy test lint unit sanity targets integration molecule build
+.PHONY: help deps lab lab-destroy test lint unit roles sanity targets integration molecule build
 
 help:
 	@echo "make lab          bring up the local lab cluster (Docker-in-Docker) and print its summary"
 	@echo "make lab-destroy  remove the lab's containers, volumes, network and secrets"
-	@echo "make test         run the whole test suite (lint, sanity, unit, integration, bench, molecule)"
+	@echo "make test         run the whole test suite (lint, unit, roles, sanity, build, targets, integration, bench, molecule)"
 	@echo "make bench        site.yml against the floor (docker CLI) and the peer (plain playbook) (QUICK=1 PAIRS= WORKERS= SCALE_PAIRS= CASES=)"
 
 $(VENV)/.installed: requirements.txt requirements-test.txt
@@ -42,6 +42,9 @@ lint: deps
 
 unit: deps
 	tests/run.sh unit
+
+roles: deps
+	tests/run.sh roles
 
 sanity: deps
 	tests/run.sh sanity

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make test`: the whole suite, fastest stages first. One stage alone:
-#   tests/run.sh lint|unit|sanity|build|targets|integration|bench|molecule
+#   tests/run.sh lint|unit|roles|sanity|build|targets|integration|bench|molecule
 # It starts a Docker engine when none is reachable (and stops it again at the end),
 # builds the offline lab images when missing, and removes every lab it creates.
 set -euo pipefail
@@ -43,6 +43,11 @@ lint() {
 unit() {
   say "unit tests (module_utils, filters)"
   python -m pytest -q tests/unit
+}
+
+roles() {
+  say "roles and playbooks: entry points, and every bad input refused before any change (no host touched)"
+  python -m pytest -q tests/roles
 }
 
 sanity() {
@@ -101,13 +106,13 @@ molecule_scenarios() {
 }
 
 stages=("$@")
-[[ ${#stages[@]} -gt 0 ]] || stages=(lint unit sanity build targets integration bench molecule)
+[[ ${#stages[@]} -gt 0 ]] || stages=(lint unit roles sanity build targets integration bench molecule)
 for stage in "${stages[@]}"; do
   case $stage in
-    lint | unit | sanity | build | targets | integration | bench) "$stage" ;;
+    lint | unit | roles | sanity | build | targets | integration | bench) "$stage" ;;
     molecule) molecule_scenarios ;;
     *)
-      echo "test: unknown stage '$stage' (lint unit sanity build targets integration bench molecule)" >&2
+      echo "test: unknown stage '$stage' (lint unit roles sanity build targets integration bench molecule)" >&2
       exit 2
       ;;
   esac
