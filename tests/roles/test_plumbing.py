@@ -1,5 +1,5 @@
-"""The roles set their connections once: Consul's address, port and token through module_defaults
-and the action groups."""
+"""The roles set connections and the interpreter once: Consul's address, port and token through
+module_defaults and the action groups, the modules' Python through role python_env."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from .conftest import ROOT, Ansible
 # The options module_defaults sets for group/swarmops.cluster.swarm and group/community.general.consul.
 CONNECTION = {"consul_host", "consul_port", "consul_token", "consul_scheme", "host", "port", "token", "scheme"}
 GROUPED = ("swarmops.cluster.", "community.general.consul_")
+# The one place besides python_env that sets the interpreter: role images, for hosts without python_env.
+INTERPRETER_ALLOWED = {Path("roles/images/tasks/main.yml")}
 
 
 def tasks(node: Any) -> list[dict[str, Any]]:
@@ -42,6 +44,17 @@ def test_no_role_task_passes_consul_connection_options_itself():
                 if action.startswith(GROUPED) and isinstance(args, dict) and CONNECTION & set(args):
                     repeated.append(f"{path}: {task.get('name')}: {sorted(CONNECTION & set(args))}")
     assert repeated == [], "set them with module_defaults and the action group instead"
+
+
+def test_no_role_task_sets_the_interpreter():
+    setting = [
+        f"{path}: {task.get('name')}"
+        for path, found in role_task_files()
+        if path not in INTERPRETER_ALLOWED
+        for task in found
+        if "ansible_python_interpreter" in (task.get("vars") or {})
+    ]
+    assert setting == [], "role python_env sets ansible_python_interpreter once per host"
 
 
 def test_module_defaults_on_a_block_reach_the_tasks_of_an_included_file(ansible: Ansible, tmp_path: Path):
