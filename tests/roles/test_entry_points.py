@@ -27,14 +27,18 @@ BAD: dict[tuple[str, str], tuple[str, Any, str]] = {
     ("swarmops", "main"): ("swarmops_consul_port", "eighty", "swarmops_consul_port"),
     ("consul", "main"): ("consul_bootstrap_expect", "three", "consul_bootstrap_expect"),
     ("consul", "image"): ("consul_leader_timeout", "soon", "consul_leader_timeout"),
+    ("consul", "validate"): ("consul_retry_join", {"a": "mapping"}, "consul_retry_join"),
     ("docker_engine", "main"): ("docker_engine_start_timeout", "soon", "docker_engine_start_timeout"),
     ("images", "main"): ("images_list", [{"name": "x", "tag": "y"}], "tag"),
     ("python_env", "main"): ("python_env_packages", {"docker": "7"}, "python_env_packages"),
     ("swarm_master", "main"): ("swarm_master_availability", "sleeping", "swarm_master_availability must be one of"),
     ("swarm_master", "labels"): ("swarm_master_consul_port", "eighty", "swarm_master_consul_port"),
     ("swarm_master", "network"): ("swarm_master_network_encrypted", "maybe", "swarm_master_network_encrypted"),
+    ("swarm_master", "validate"): ("swarm_master_subnet_size", "big", "swarm_master_subnet_size"),
     ("swarm_node", "main"): ("swarm_node_join_timeout", "soon", "swarm_node_join_timeout"),
+    ("swarm_node", "validate"): ("swarm_node_labels", "not a mapping", "swarm_node_labels"),
     ("swarm_services", "main"): ("swarm_services_concurrent", "maybe", "swarm_services_concurrent"),
+    ("swarm_services", "validate"): ("swarm_services_images", [{"archive": "x.tar"}], "name"),
 }
 # The hosts each role runs on in site.yml (the stand-in inventory has one group of each).
 HOSTS = {"swarm_master": "swarm_masters", "swarm_node": "swarm_nodes", "swarm_services": "swarm_masters"}

@@ -1,17 +1,22 @@
 """Every input is checked before any change: each bad input below is refused by a check on the
 controller, with a message naming the value and what would be valid, and no other task runs.
 
-site.yml's preflight refuses them before the first task that touches a host."""
+site.yml's preflight refuses them before the first task that touches a host; the roles refuse
+them at their own start when used alone."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+import yaml
 
-from .conftest import GROUPS, Ansible
+from .conftest import GROUPS, ROOT, Ansible
 
 SITE = "playbooks/site.yml"
+PREFLIGHT = "playbooks/preflight.yml"
+SERVICES = [{"name": "hello", "image": "swarmops/hello:0.1.0"}, {"name": "world", "image": "swarmops/world:0.1.0"}]
+RULE = "1-63 characters of a-z, 0-9, '-' and '_', starting and ending with a letter or digit"
 
 
 def refused_by_preflight(ansible: Ansible, *fragments: str, **extra_vars: Any) -> str:
@@ -35,3 +40,128 @@ def test_an_empty_group_is_refused_naming_the_group_and_the_inventory(ansible: A
 def test_a_host_both_master_and_node_is_refused(ansible: Ansible):
     ansible.write_inventory({**GROUPS, "swarm_nodes": ["node0", "master1"]})
     refused_by_preflight(ansible, "master1", "in both groups swarm_masters and swarm_nodes")
+
+
+# ---------------------------------------------------------------- each role's variables, through site.yml
+
+
+@pytest.mark.parametrize(
+    ("variables", "fragments"),
+    [
+        ({"consul_bootstrap_expect": 2}, ["consul_bootstrap_expect=2", "odd"]),
+        ({"consul_http_port": "eighty"}, ["consul_http_port"]),
+        ({"swarm_master_network_encrypted": "maybe"}, ["swarm_master_network_encrypted"]),
+        ({"swarm_master_network_subnet": "10.9.0.1/24"}, ["swarm_master_network_subnet='10.9.0.1/24'", "10.9.0.0/24"]),
+        ({"swarm_node_join_timeout": "soon"}, ["swarm_node_join_timeout"]),
+        ({"swarm_services_list": [{"name": "hello", "replica": 2}]}, ["service 'hello'", "'replica'", "'replicas'"]),
+        ({"swarmops_cluster": "Lab"}, ['consul_cluster="Lab"', RULE]),
+    ],
+    ids=["consul-even", "consul-type", "master-type", "master-subnet", "node-type", "services-key", "cluster-name"],
+)
+def test_site_refuses_a_bad_variable_of_any_role_before_touching_a_host(ansible: Ansible, variables, fragments):
+    refused_by_preflight(ansible, *fragments, **variables)
+
+
+def test_preflight_passes_on_good_input_and_touches_no_host(ansible: Ansible):
+    run = ansible.playbook(PREFLIGHT, extra_vars={"swarm_services_list": SERVICES})
+    assert run.returncode == 0, str(run)
+    assert run.ran_only_checks() == [], str(run)
+
+
+# ---------------------------------------------------------------- consul: the number of servers
+
+
+@pytest.mark.parametrize("expect", [0, 2])
+def test_consul_refuses_a_number_of_servers_that_is_not_odd(ansible: Ansible, expect: int):
+    others = ["10.1.0.2", "10.1.0.3", "10.1.0.4", "10.1.0.5"]
+    run = ansible.role(
+        "consul", hosts="consul_servers", extra_vars={"consul_bootstrap_expect": expect, "consul_retry_join": others}
+    )
+    run.refused(f"consul_bootstrap_expect={expect} on consul", "odd number", "1 (as the walkthrough), or 3 or 5")
+
+
+@pytest.mark.parametrize(
+    ("retry_join", "found"),
+    [([], 1), (["consul", "10.1.0.2", "10.1.0.2"], 2)],
+    ids=["alone", "itself-and-one-other-twice"],
+)
+def test_consul_refuses_more_servers_than_it_can_find(ansible: Ansible, retry_join: list[str], found: int):
+    run = ansible.role(
+        "consul", hosts="consul_servers", extra_vars={"consul_bootstrap_expect": 3, "consul_retry_join": retry_join}
+    )
+    run.refused("consul_bootstrap_expect=3 on consul", f"can find {found}", f"at most {found}")
+
+
+@pytest.mark.parametrize(("expect", "retry_join"), [(1, []), (3, ["consul", "10.1.0.2", "10.1.0.3"])])
+def test_consul_accepts_an_odd_number_it_can_find(ansible: Ansible, expect: int, retry_join: list[str]):
+    run = ansible.role(
+        "consul",
+        "validate",
+        hosts="consul_servers",
+        extra_vars={"consul_bootstrap_expect": expect, "consul_retry_join": retry_join},
+    )
+    assert run.returncode == 0, str(run)
+
+
+# ---------------------------------------------------------------- swarm_services: the service entries
+
+
+VALID_KEYS = "valid keys: args, catalog_port, catalog_tags, command, endpoint_mode, env"
+
+
+@pytest.mark.parametrize(
+    ("services", "defaults", "fragments"),
+    [
+        (
+            [{"name": "hello", "image": "swarmops/hello:0.1.0", "replica": 2}],
+            None,
+            [
+                "service 'hello' (swarm_services_list[0]) has unknown key 'replica' (did you mean 'replicas'?)",
+                VALID_KEYS,
+            ],
+        ),
+        (
+            [{"name": "hello"}, {"name": "world"}, {"name": "hello"}],
+            None,
+            ["service 'hello' is listed twice (swarm_services_list[0] and [2])"],
+        ),
+        (
+            [{"name": "hello"}],
+            {"networks": ["n"], "endpoint_mod": "dnsrr"},
+            ["swarm_services_defaults has unknown key 'endpoint_mod'"],
+        ),
+    ],
+    ids=["typo", "twice", "defaults-typo"],
+)
+def test_swarm_services_refuses_a_bad_service_before_any_deploy(ansible: Ansible, services, defaults, fragments):
+    variables: dict[str, Any] = {"swarm_services_list": services}
+    if defaults is not None:
+        variables["swarm_services_defaults"] = defaults
+    run = ansible.role("swarm_services", hosts="swarm_masters", extra_vars=variables)
+    run.refused(*fragments, "Nothing was deployed")
+
+
+def test_swarm_services_accepts_the_walkthroughs_services(ansible: Ansible):
+    lab = yaml.safe_load((ROOT / "inventories/lab/group_vars/all.yml").read_text())
+    variables = {key: lab[key] for key in ("swarm_services_list", "swarm_services_defaults")}
+    run = ansible.role("swarm_services", "validate", hosts="swarm_masters", extra_vars=variables)
+    assert run.returncode == 0, str(run)
+
+
+# ---------------------------------------------------------------- cluster names and Consul's address
+
+
+# The rule itself, name by name: tests/unit/plugins/filter/test_checks.py.
+@pytest.mark.parametrize(("role", "name"), [("consul", "-lab"), ("swarm_master", "Lab"), ("swarm_node", "l" * 64)])
+def test_a_role_refuses_a_cluster_name_the_key_layout_refuses(ansible: Ansible, role: str, name: str):
+    hosts = {"consul": "consul_servers", "swarm_master": "swarm_masters", "swarm_node": "swarm_nodes"}[role]
+    run = ansible.role(role, hosts=hosts, extra_vars={"swarmops_cluster": name})
+    run.refused(f"{role}_cluster=", RULE)
+
+
+@pytest.mark.parametrize("role", ["swarm_master", "swarm_node", "swarm_services"])
+def test_a_swarm_role_without_consul_servers_says_where_consul_must_come_from(ansible: Ansible, role: str):
+    ansible.write_inventory({"swarm_masters": ["master0"], "swarm_nodes": ["node0"]})
+    hosts = "swarm_nodes" if role == "swarm_node" else "swarm_masters"
+    run = ansible.role(role, hosts=hosts, extra_vars={"swarm_services_list": SERVICES})
+    run.refused(f"{role}_consul_host is empty", "swarmops_consul_host", "consul_servers")
