@@ -165,3 +165,11 @@ def test_a_swarm_role_without_consul_servers_says_where_consul_must_come_from(an
     hosts = "swarm_nodes" if role == "swarm_node" else "swarm_masters"
     run = ansible.role(role, hosts=hosts, extra_vars={"swarm_services_list": SERVICES})
     run.refused(f"{role}_consul_host is empty", "swarmops_consul_host", "consul_servers")
+
+
+@pytest.mark.parametrize("name", ["-demo", "demo_"])
+def test_aws_refuses_a_cluster_name_site_would_refuse_before_asking_aws(ansible: Ansible, name: str):
+    # A dead loopback endpoint and fake credentials: nothing here could reach AWS anyway.
+    variables = {"aws_infra_cluster": name, "aws_infra_endpoint_url": "http://127.0.0.1:9"}
+    run = ansible.playbook("playbooks/aws.yml", extra_vars=variables)
+    run.refused(f"aws_infra_cluster={name!r}".replace("'", '"'), RULE)

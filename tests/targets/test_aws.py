@@ -443,7 +443,7 @@ BAD_INPUT = {
     ),
     "cluster name": (
         {"aws_infra_cluster": "Prod Cluster"},
-        ['aws_infra_cluster="Prod Cluster"', "is not a cluster name: use 1-63 characters of a-z, 0-9"],
+        ['aws_infra_cluster="Prod Cluster"', "use 1-63 characters of a-z, 0-9, '-' and '_', starting and ending"],
     ),
     "missing public key": (
         {"aws_infra_public_key_file": "/nonexistent/id_ed25519.pub"},
