@@ -5,6 +5,7 @@ never spells a Consul key itself."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
@@ -36,6 +37,57 @@ def consul_acl_rules(cluster: str, role: str, host: str | None = None) -> str:
     raise AnsibleFilterError(f"consul_acl_rules: role {role!r} is not one of 'master', 'dns' or 'node' (with a host)")
 
 
+def consul_acl_set(
+    cluster: str, node_hosts: list[str], secrets: dict[str, str], accessor_namespace: str
+) -> dict[str, list[dict[str, Any]]]:
+    """Every policy and token of one cluster, as swarmops.cluster.consul_acl takes them: the
+    masters', one per node, and DNS on the anonymous token. ``secrets`` maps ``masters`` and
+    ``node-<host>`` to the token secrets; accessor IDs are derived from them (uuid5 in
+    ``accessor_namespace``, as ansible.builtin.to_uuid does), so reruns address the same tokens."""
+    try:
+        layout = KeyLayout(cluster)
+    except SwarmOpsError as exc:
+        raise AnsibleFilterError(exc.msg) from exc
+    missing = sorted({"masters", *(f"node-{host}" for host in node_hosts)} - set(secrets))
+    if missing:
+        raise AnsibleFilterError(f"consul_acl_set: no secret for token(s) {', '.join(missing)}")
+    namespace = uuid.UUID(accessor_namespace)
+    prefix = f"swarmops-{cluster}"
+
+    def token(name: str, description: str, policy: str) -> dict[str, Any]:
+        secret = secrets[name]
+        accessor = str(uuid.uuid5(namespace, secret))
+        return {"accessor_id": accessor, "secret_id": secret, "description": description, "policies": [policy]}
+
+    policies = [
+        {
+            "name": f"{prefix}-masters",
+            "description": f"swarmops {cluster}: swarm masters",
+            "rules": layout.master_rules(),
+        }
+    ]
+    tokens = [token("masters", f"swarmops {cluster}: swarm masters", f"{prefix}-masters")]
+    for host in node_hosts:
+        name = f"{prefix}-node-{host}"
+        policies.append(
+            {"name": name, "description": f"swarmops {cluster}: node {host}", "rules": layout.node_rules(host)}
+        )
+        tokens.append(token(f"node-{host}", f"swarmops {cluster}: node {host}", name))
+    policies.append(
+        {
+            "name": f"{prefix}-dns",
+            "description": f"swarmops {cluster}: anonymous DNS lookups of <service>.service.consul",
+            "rules": layout.dns_rules(),
+        }
+    )
+    tokens.append({"accessor_id": ANONYMOUS_ACCESSOR, "description": "Anonymous Token", "policies": [f"{prefix}-dns"]})
+    return {"policies": policies, "tokens": tokens}
+
+
+# Consul's built-in anonymous token (DNS queries use it).
+ANONYMOUS_ACCESSOR = "00000000-0000-0000-0000-000000000002"
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"consul_keys": consul_keys, "consul_acl_rules": consul_acl_rules}
+        return {"consul_keys": consul_keys, "consul_acl_rules": consul_acl_rules, "consul_acl_set": consul_acl_set}

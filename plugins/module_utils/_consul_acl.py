@@ -31,6 +31,8 @@ ACL_OPTIONS: dict[str, dict[str, Any]] = {
         "type": "list",
         "elements": "dict",
         "default": [],
+        # The list is not itself a secret; its secret_id entries are.
+        "no_log": False,
         "options": {
             "accessor_id": {"type": "str", "required": True},
             "secret_id": {"type": "str", "no_log": True},

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.swarmops.cluster.plugins.filter.swarmops import consul_acl_rules, consul_keys
+from ansible_collections.swarmops.cluster.plugins.filter.swarmops import consul_acl_rules, consul_acl_set, consul_keys
 
 
 def test_consul_keys_exposes_the_layout():
@@ -22,3 +24,34 @@ def test_rules_by_role():
     assert 'key "swarmops/lab/nodes/node2"' in consul_acl_rules("lab", "node", "node2")
     with pytest.raises(AnsibleFilterError, match="'worker'"):
         consul_acl_rules("lab", "worker")
+
+
+NAMESPACE = "0c5d3ae1-6f0e-4d57-9a55-3f1c0ab7e1f0"
+SECRETS = {
+    "masters": "11111111-1111-4111-8111-111111111111",
+    "node-node0": "22222222-2222-4222-8222-222222222222",
+}
+
+
+def test_acl_set_holds_every_policy_and_token_of_the_cluster():
+    acl = consul_acl_set("lab", ["node0"], SECRETS, NAMESPACE)
+    assert [policy["name"] for policy in acl["policies"]] == [
+        "swarmops-lab-masters",
+        "swarmops-lab-node-node0",
+        "swarmops-lab-dns",
+    ]
+    masters, node0, anonymous = acl["tokens"]
+    # The accessor ID is the one ansible.builtin.to_uuid(namespace=...) derives from the secret.
+    assert masters["accessor_id"] == str(uuid.uuid5(uuid.UUID(NAMESPACE), SECRETS["masters"]))
+    assert (node0["policies"], node0["description"]) == (["swarmops-lab-node-node0"], "swarmops lab: node node0")
+    assert anonymous == {
+        "accessor_id": "00000000-0000-0000-0000-000000000002",
+        "description": "Anonymous Token",
+        "policies": ["swarmops-lab-dns"],
+    }
+    assert 'key "swarmops/lab/nodes/node0"' in acl["policies"][1]["rules"]
+
+
+def test_acl_set_refuses_a_missing_secret_naming_the_token():
+    with pytest.raises(AnsibleFilterError, match=r"no secret for token\(s\) node-node1"):
+        consul_acl_set("lab", ["node0", "node1"], SECRETS, NAMESPACE)
