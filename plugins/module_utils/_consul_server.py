@@ -290,7 +290,8 @@ class ConsulServer(SwarmOpsModule):
         if self.check_mode:
             leader = self.consul.leader() if (up_to_date and running) else None
             return self._answer(container=container, leader=leader, version=None, address=settings["advertise_addr"])
-        container = self._find_container()
+        if not up_to_date:
+            container = self._find_container()  # the one _recreate made
         leader = wait_for_leader(
             leader=self.consul.leader,
             is_running=partial(self._is_running, container),

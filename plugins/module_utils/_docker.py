@@ -16,7 +16,7 @@ from ansible_collections.swarmops.cluster.plugins.module_utils._common import (
 
 try:
     import docker
-    from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+    from docker.errors import APIError, DockerException, NotFound
 except ImportError as _exc:  # pragma: no cover - exercised on hosts without the SDK
     docker = None
     DOCKER_IMPORT_ERROR: str | None = str(_exc)
@@ -32,9 +32,6 @@ except ImportError as _exc:  # pragma: no cover - exercised on hosts without the
     class NotFound(APIError):  # type: ignore[no-redef]
         """Stand-in for ``docker.errors.NotFound``."""
 
-    class ImageNotFound(NotFound):  # type: ignore[no-redef]
-        """Stand-in for ``docker.errors.ImageNotFound``."""
-
 else:
     DOCKER_IMPORT_ERROR = None
 
@@ -47,7 +44,6 @@ __all__ = [
     "OUT_OF_SEQUENCE",
     "APIError",
     "DockerException",
-    "ImageNotFound",
     "NotFound",
     "docker_client",
     "docker_error",
