@@ -170,6 +170,7 @@ consul_up() {
 {"server": true, "node_name": "$consul", "datacenter": "dc1", "data_dir": "/consul/data",
  "bootstrap_expect": 1, "bind_addr": "${addr[$consul]}", "client_addr": "0.0.0.0",
  "disable_update_check": true, "encrypt": "$gossip", "disable_keyring_file": true,
+ "performance": {"raft_multiplier": 1},
  "acl": {"enabled": true, "default_policy": "deny", "down_policy": "extend-cache",
          "enable_token_persistence": true}}
 EOF

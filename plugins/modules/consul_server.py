@@ -91,6 +91,15 @@ options:
     description: Seconds to wait for a leader after the server is (re)started.
     type: int
     default: 60
+  raft_multiplier:
+    description:
+      - Consul's C(performance.raft_multiplier), the factor on its Raft timeouts, from V(1) to V(10).
+      - V(1), Consul's advice for production servers, elects a leader in about 2 seconds after a start or the loss
+        of a leader; Consul's own default of V(5) (for small, slow machines) takes about 10 seconds.
+      - Raise it only on overloaded hosts where leadership changes without a failure.
+    type: int
+    default: 1
+    version_added: 0.2.0
 notes:
   - The module talks to the Docker engine through the Docker SDK, and checks the leader through py-consul.
 """

@@ -25,6 +25,7 @@ def settings(**overrides):
         "advertise_addr": "10.0.0.5",
         "client_addr": "0.0.0.0",
         "http_port": 8500,
+        "raft_multiplier": 1,
         "extra_config": {},
     }
     base.update(overrides)
@@ -79,6 +80,23 @@ def test_rendered_config_enables_acls_default_deny_and_gossip_encryption():
     assert config["retry_join"] == ["10.0.0.6"]
     assert config["ports"] == {"http": 8500}
     assert config["data_dir"] == server.DATA_DIR
+
+
+def test_rendered_config_sets_the_raft_multiplier_and_extra_config_can_override_it():
+    assert server.render_agent_config(settings(), None)["performance"] == {"raft_multiplier": 1}
+    merged = server.render_agent_config(settings(extra_config={"performance": {"raft_multiplier": 5}}), None)
+    assert merged["performance"] == {"raft_multiplier": 5}
+
+
+@pytest.mark.parametrize("value", [0, 11, -1])
+def test_raft_multiplier_outside_one_to_ten_is_refused_naming_the_value(value):
+    with pytest.raises(SwarmOpsError, match=rf"raft_multiplier={value} is outside what Consul accepts: use 1 to 10"):
+        server.validate_raft_multiplier(value)
+
+
+@pytest.mark.parametrize("value", [1, 5, 10])
+def test_raft_multiplier_one_to_ten_is_accepted(value):
+    server.validate_raft_multiplier(value)
 
 
 def test_rendered_config_without_key_has_no_encrypt():
