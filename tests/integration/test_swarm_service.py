@@ -582,3 +582,71 @@ def test_a_rerun_of_swarm_node_labels_keeps_the_placement_markers(ansible: Ansib
         assert run(ansible, args)["changed"] is False
     finally:
         remove(ansible, "pinned")
+
+
+# -- swarm_service_set: several services in one task -----------------------------------------------
+
+SET_MODULE = "swarmops.cluster.swarm_service_set"
+SET_DEFAULTS = {"networks": [NET], "endpoint_mode": "dnsrr", "healthcheck": NO_HEALTHCHECK, "image": HELLO}
+
+
+def run_set(ansible: Ansible, services: list[dict[str, Any]], *, check: bool = False) -> dict[str, Any]:
+    args = {"services": services, "defaults": SET_DEFAULTS, "consul_host": "itest-kv", "consul_token": token("masters")}
+    return ansible.one(MANAGER, SET_MODULE, args, check=check)
+
+
+def test_a_set_deploys_its_services_at_once_checked_run_and_repeated(ansible: Ansible, swarm):
+    members = [{"name": "set-a", "catalog_port": 8080}, {"name": "set-b", "replicas": 2, "register_catalog": False}]
+    try:
+        check = run_set(ansible, members, check=True)
+        assert check.get("failed") is not True, check
+        assert check["changed"] is True and sorted(check["changes"]) == ["set-a", "set-b"], check
+        assert "would create service set-a" in check["actions"], check["actions"]
+        assert "set-a" not in services() and "set-b" not in services()
+        real = run_set(ansible, members)
+        assert real.get("failed") is not True, real
+        assert real["changed"] is True and sorted(real["changes"]) == ["set-a", "set-b"], real
+        assert real["services"]["set-a"]["placement"]["running_on"] == running_on("set-a")
+        assert len(running_on("set-b")) == 2, running_on("set-b")
+        assert [(e["Node"]["Node"], e["Service"]["Address"]) for e in catalog("set-a")] == task_addresses("set-a")
+        diff = real["diff"]
+        assert diff["before"]["set-a"]["replicas"] is None and diff["after"]["set-a"]["replicas"] == 1, diff
+        again = run_set(ansible, members)
+        assert again["changed"] is False, (again["changes"], again["actions"])
+        assert again["services"]["set-b"]["changed"] is False
+    finally:
+        run_set(ansible, [{"name": "set-a", "state": "absent"}, {"name": "set-b", "state": "absent"}])
+    assert "set-a" not in services() and "set-b" not in services()
+    assert catalog("set-a") == []
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"name": "set-d", "replicas": "two"}, "services[1] ('set-d'): argument 'replicas' is of type str"),
+        ({"name": "set-d", "replcas": 2}, "services[1] ('set-d'): unknown option(s) replcas; swarm_service's options"),
+        ({"name": "set-d", "wait_timeout": 0}, "services[1] ('set-d'): wait_timeout=0"),
+        ({"name": "set-c"}, "service name(s) 'set-c' given more than once"),
+    ],
+)
+def test_a_bad_entry_in_a_set_fails_naming_it_and_deploys_nothing(ansible: Ansible, swarm, bad, message):
+    result = run_set(ansible, [{"name": "set-c"}, bad])
+    assert result.get("failed") is True, result
+    assert message in result["msg"], result["msg"]
+    assert_nothing_deployed("set-c")
+    assert "set-d" not in services()
+
+
+def test_a_failing_service_does_not_stop_the_others_and_is_named(ansible: Ansible, swarm):
+    members = [{"name": "set-e", "register_catalog": False}, {"name": "set-f", "filters": ["node==no-such-node"]}]
+    try:
+        result = run_set(ansible, members)
+        assert result.get("failed") is True, result
+        assert result["msg"].startswith("1 of 2 service(s) failed - set-f: "), result["msg"]
+        assert "no-such-node" in result["msg"], result["msg"]
+        assert result["changed"] is True, "set-e was created: the failed task must still say changed"
+        assert result["services"]["set-e"]["changed"] is True, result["services"]
+        assert len(running_on("set-e")) == 1
+        assert "set-f" not in services()
+    finally:
+        run_set(ansible, [{"name": "set-e", "state": "absent", "register_catalog": False}])
