@@ -5,6 +5,7 @@ never spells a Consul key itself."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -87,7 +88,37 @@ def consul_acl_set(
 # Consul's built-in anonymous token (DNS queries use it).
 ANONYMOUS_ACCESSOR = "00000000-0000-0000-0000-000000000002"
 
+# The cluster table: one line per swarm node; our own bookkeeping labels are left out.
+_TABLE_FORMAT = "%-9s %-8s %-11s %-15s %-13s %s"
+_TABLE_HIDDEN = re.compile(r"^swarmops\.(memtotal|ncpu|ostype|user-labels|place\..*)$")
+
+
+def _table_row(node: dict[str, Any]) -> str:
+    spec, status = node.get("Spec") or {}, node.get("ManagerStatus") or {}
+    labels = {key: value for key, value in (spec.get("Labels") or {}).items() if not _TABLE_HIDDEN.match(key)}
+    shown = " ".join(f"{key.removeprefix('swarmops.')}={value}" for key, value in labels.items())
+    leader = "leader" if status.get("Leader") else status.get("Reachability", "-")
+    state = (node.get("Status") or {}).get("State", "?")
+    address = (node.get("Status") or {}).get("Addr", "?")
+    hostname = (node.get("Description") or {}).get("Hostname", "?")
+    row = (hostname, spec.get("Role", "?"), leader, f"{spec.get('Availability', '?')}/{state}", address, shown)
+    return _TABLE_FORMAT % row
+
+
+def cluster_table(nodes: list[dict[str, Any]]) -> list[str]:
+    """The swarm's nodes (as ``docker node inspect`` or community.docker.docker_node_info give them)
+    as a table, a header and one line per node by host name: role, leader or reachability,
+    availability/state, address and the labels (``swarmops.`` dropped, bookkeeping labels left out)."""
+    header = _TABLE_FORMAT % ("NODE", "ROLE", "LEADER", "AVAILABILITY", "ADDRESS", "LABELS")
+    rows = sorted(nodes, key=lambda node: (node.get("Description") or {}).get("Hostname", ""))
+    return [header, *(_table_row(node).rstrip() for node in rows)]
+
 
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"consul_keys": consul_keys, "consul_acl_rules": consul_acl_rules, "consul_acl_set": consul_acl_set}
+        return {
+            "cluster_table": cluster_table,
+            "consul_keys": consul_keys,
+            "consul_acl_rules": consul_acl_rules,
+            "consul_acl_set": consul_acl_set,
+        }

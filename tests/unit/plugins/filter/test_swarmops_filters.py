@@ -7,7 +7,12 @@ import uuid
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.swarmops.cluster.plugins.filter.swarmops import consul_acl_rules, consul_acl_set, consul_keys
+from ansible_collections.swarmops.cluster.plugins.filter.swarmops import (
+    cluster_table,
+    consul_acl_rules,
+    consul_acl_set,
+    consul_keys,
+)
 
 
 def test_consul_keys_exposes_the_layout():
@@ -55,3 +60,35 @@ def test_acl_set_holds_every_policy_and_token_of_the_cluster():
 def test_acl_set_refuses_a_missing_secret_naming_the_token():
     with pytest.raises(AnsibleFilterError, match=r"no secret for token\(s\) node-node1"):
         consul_acl_set("lab", ["node0", "node1"], SECRETS, NAMESPACE)
+
+
+def _node(hostname, role, state, addr, labels, *, manager=None):
+    node = {
+        "Description": {"Hostname": hostname},
+        "Spec": {"Role": role, "Availability": "drain" if manager else "active", "Labels": labels},
+        "Status": {"State": state, "Addr": addr},
+    }
+    if manager is not None:
+        node["ManagerStatus"] = manager
+    return node
+
+
+def test_cluster_table_sorts_nodes_shows_leadership_and_hides_bookkeeping_labels():
+    nodes = [
+        _node(
+            "node0",
+            "worker",
+            "ready",
+            "10.0.0.6",
+            {"swarmops.ncpu": "2", "swarmops.place.hello": "true", "swarmops.storagedriver": "overlay2", "team": "pay"},
+        ),
+        _node("master1", "manager", "down", "10.0.0.4", {}, manager={"Reachability": "unreachable"}),
+        _node("master0", "manager", "ready", "10.0.0.3", {}, manager={"Leader": True, "Reachability": "reachable"}),
+    ]
+    header, *rows = cluster_table(nodes)
+    assert header.split() == ["NODE", "ROLE", "LEADER", "AVAILABILITY", "ADDRESS", "LABELS"]
+    assert [row.split() for row in rows] == [
+        ["master0", "manager", "leader", "drain/ready", "10.0.0.3"],
+        ["master1", "manager", "unreachable", "drain/down", "10.0.0.4"],
+        ["node0", "worker", "-", "active/ready", "10.0.0.6", "storagedriver=overlay2", "team=pay"],
+    ]
