@@ -32,7 +32,10 @@ options:
     type: dict
     default: {}
   join_timeout:
-    description: Seconds to keep trying the published managers when joining.
+    description:
+      - Seconds to keep trying the published managers when joining.
+      - Also how long to wait while this engine's swarm state is C(pending) (after its hosts restarted, until
+        the managers have a leader again) before failing.
     type: int
     default: 60
 """

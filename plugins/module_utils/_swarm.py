@@ -65,8 +65,9 @@ class LocalSwarm:
         """Fail on states no module may paper over (pending, error, locked)."""
         if self.state not in ("active", "inactive"):
             detail = f": {self.error}" if self.error else ""
+            waited = " (still, after join_timeout)" if self.state == "pending" else ""
             raise SwarmOpsError(
-                f"the Docker engine on {host} is in swarm state {self.state!r}{detail}; resolve it by hand "
+                f"the Docker engine on {host} is in swarm state {self.state!r}{waited}{detail}; resolve it by hand "
                 "(docker swarm unlock, or docker swarm leave --force) and run again"
             )
 
@@ -145,6 +146,18 @@ def join_swarm(
         time.sleep(interval)
 
 
+def wait_while_pending(
+    local: LocalSwarm, read: Callable[[], LocalSwarm], timeout: float, interval: float = 0.5
+) -> LocalSwarm:
+    """``read()`` again every ``interval`` seconds while the state is 'pending', for at most
+    ``timeout`` seconds; the last state read (still pending when the time ran out)."""
+    deadline = time.monotonic() + timeout
+    while local.state == "pending" and time.monotonic() < deadline:
+        time.sleep(interval)
+        local = read()
+    return local
+
+
 class SwarmMember(SwarmOpsModule):
     """Common state of swarm_manager and swarm_agent: this engine, its addresses, the key layout."""
 
@@ -163,7 +176,19 @@ class SwarmMember(SwarmOpsModule):
             )
         self.refresh()
         self.host = self.info.get("Name", "")
+        self.settle()
         self.local.check_usable(self.host)
+
+    def settle(self) -> None:
+        """Wait, up to join_timeout, while the engine's swarm state is 'pending': after a restart of
+        the hosts, the managers elect a leader and the workers reconnect before it is active again."""
+        if self.local.state == "pending":
+            self.step = f"wait for the swarm state of {self.host} to settle (pending)"
+            self.local = wait_while_pending(self.local, self._read_local, self.params["join_timeout"])
+
+    def _read_local(self) -> LocalSwarm:
+        self.refresh()
+        return self.local
 
     def refresh(self) -> None:
         self.info = self.call("report its state (docker info)", self.docker.info)

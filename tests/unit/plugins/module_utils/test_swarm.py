@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from functools import partial
 
 import pytest
 
@@ -59,8 +61,36 @@ def swarm_local(section):
 @pytest.mark.parametrize("state", ["pending", "error", "locked"])
 def test_unusable_states_fail_with_the_way_out(state):
     local = swarm_local({"LocalNodeState": state, "Error": "boom"})
-    with pytest.raises(SwarmOpsError, match=f"swarm state '{state}': boom"):
+    with pytest.raises(SwarmOpsError, match=f"swarm state '{state}'.*: boom"):
         local.check_usable("master0")
+
+
+def test_pending_is_read_again_until_it_settles():
+    states = iter(["pending", "active"])
+    reads = []
+
+    def read():
+        reads.append(1)
+        return swarm_local({"LocalNodeState": next(states)})
+
+    settled = swarm.wait_while_pending(swarm_local({"LocalNodeState": "pending"}), read, timeout=5, interval=0.01)
+    assert settled.state == "active" and len(reads) == 2
+
+
+def test_pending_that_never_settles_stops_at_the_timeout_and_is_refused():
+    start = time.monotonic()
+    read = partial(swarm_local, {"LocalNodeState": "pending", "Error": "no leader"})
+    still = swarm.wait_while_pending(read(), read, timeout=0.2, interval=0.05)
+    assert 0.2 <= time.monotonic() - start < 2
+    with pytest.raises(SwarmOpsError, match=r"swarm state 'pending' \(still, after join_timeout\): no leader"):
+        still.check_usable("master0")
+
+
+def test_a_settled_state_is_not_read_again():
+    def read():
+        raise AssertionError("read again")
+
+    assert swarm.wait_while_pending(swarm_local({"LocalNodeState": "active"}), read, timeout=5).state == "active"
 
 
 def test_usable_states_pass():
