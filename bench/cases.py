@@ -230,6 +230,8 @@ class Bench:
             say(f"[{tag}] hello-world answered {fmt(run.ready_s)}s after the job returned ({run.ready_attempts} try)")
         if kind != "floor" and run.ok and case == "cold" and not self.options.no_rerun:
             self._rerun(run, kind, topo, inventory, tag)
+            if kind == "ours" and run.rerun_ok:
+                self._lab_noop(run, topo, inventory, tag)
         self.report.add(run)
         return run
 
@@ -275,6 +277,17 @@ class Bench:
         )
         flag = "" if again.changed == 0 else "  <-- NOT IDEMPOTENT"
         say(f"[{tag}] rerun took {again.seconds:.1f}s, changed={again.changed}{flag} {again.error}")
+
+    def _lab_noop(self, run: Run, topo: Topology, inventory: Path, tag: str) -> None:
+        """`make lab` with nothing to do, end to end (lab/up.sh: engine, images, lab hosts, site.yml,
+        the closing report) on the cluster ours just built and reran."""
+        log = self.logs / f"{tag}-make-lab.log"
+        env = dict(os.environ, SWARMOPS_LAB_INVENTORY=str(inventory), SWARMOPS_LAB_RUN_DIR=str(topo.run_dir))
+        rc, seconds = run_logged([str(REPO / "lab" / "up.sh")], log, env=env)
+        nothing = "lab: nothing changed" in log.read_text()
+        run.lab_noop_s, run.lab_noop_ok, run.lab_noop_log = seconds, rc == 0 and nothing, rel(log)
+        state = "nothing changed" if nothing else "CHANGED SOMETHING" if rc == 0 else f"FAILED (exit {rc})"
+        say(f"[{tag}] make lab again took {seconds:.1f}s, {state}")
 
     def pairs(self, case: str, topo: Topology, count: int) -> None:
         """``count`` rounds of the jobs, one after the other in each round (ours, floor, peer, ours, ...)."""

@@ -60,8 +60,13 @@ class Topology:
         return WORK / "secrets" / self.lab
 
     @property
+    def run_dir(self) -> Path:
+        """Where lab/up.sh keeps the log and the closing report of a run on these hosts."""
+        return WORK / "runs" / self.lab
+
+    @property
     def report_dir(self) -> Path:
-        return WORK / "report" / self.lab
+        return self.run_dir / "report"
 
 
 def lab_group_vars() -> dict[str, dict[str, Any]]:

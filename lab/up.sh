@@ -7,8 +7,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 inventory=${SWARMOPS_LAB_INVENTORY:-$root/inventories/lab}
 export SWARMOPS_LAB_DIR=${SWARMOPS_LAB_DIR:-$root/.lab}
-mkdir -p "$SWARMOPS_LAB_DIR"
-log=$SWARMOPS_LAB_DIR/up.log
+# This run's log and closing report (default: in the lab dir; the bench gives each lab its own).
+run_dir=${SWARMOPS_LAB_RUN_DIR:-$SWARMOPS_LAB_DIR}
+mkdir -p "$SWARMOPS_LAB_DIR" "$run_dir"
+log=$run_dir/up.log
 
 step() { printf '\nlab: == %s ==\n' "$*"; }
 
@@ -34,7 +36,7 @@ play() {
 }
 
 : >"$log"
-report=$SWARMOPS_LAB_DIR/report
+report=$run_dir/report
 rm -rf "$report"
 mkdir -p "$report"
 play "lab hosts" playbooks/lab.yml
