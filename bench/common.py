@@ -51,8 +51,9 @@ def tail(log: Path, lines: int = 15) -> str:
 
 
 def code_state() -> str:
-    """A fingerprint of the commit plus the uncommitted roles/, playbooks/ and plugins/ (edited as the bench runs)."""
-    head = capture(["git", "-C", str(REPO), "rev-parse", "HEAD"])
+    """A fingerprint of roles/, playbooks/ and plugins/: their committed trees plus what is uncommitted in
+    them (edited as the bench runs). A commit that touches nothing else (docs) leaves it as it is."""
+    head = capture(["git", "-C", str(REPO), "rev-parse", "HEAD:roles", "HEAD:playbooks", "HEAD:plugins"])
     diff = subprocess.run(
         ["git", "-C", str(REPO), "diff", "HEAD", "--", "roles", "playbooks", "plugins"],
         capture_output=True,
