@@ -57,9 +57,9 @@ def service_list_errors(services: Any, defaults: Any = None) -> list[str]:
     deployed with swarmops.cluster.swarm_service: one message per problem, [] when there is none."""
     from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # noqa: PLC0415
 
-    from ansible_collections.swarmops.cluster.plugins.module_utils._placement import parse_filters  # noqa: PLC0415
     from ansible_collections.swarmops.cluster.plugins.module_utils._swarm_service import (  # noqa: PLC0415
         SERVICE_OPTIONS,
+        validate_service_options,
     )
 
     defaults = {} if defaults is None else defaults
@@ -96,7 +96,7 @@ def service_list_errors(services: Any, defaults: Any = None) -> list[str]:
         errors.extend(f"{where}: {message}" for message in result.error_messages)
         if not result.error_messages:
             try:
-                parse_filters(result.validated_parameters["filters"])
+                validate_service_options(result.validated_parameters)
             except SwarmOpsError as exc:
                 errors.append(f"{where}: {exc.msg}")
     return errors

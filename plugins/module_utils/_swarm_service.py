@@ -120,7 +120,10 @@ def node_facts(
 
 
 def validate_service_options(params: dict[str, Any]) -> None:
-    """Numbers the engine would take and misread, or refuse only after the cluster changed."""
+    """Numbers the engine would take and misread, or refuse only after the cluster changed, and the
+    filters' syntax (so that swarm_service_set refuses a malformed one before any service changes)."""
+    if params.get("state", "present") == "present":
+        parse_filters(params.get("filters") or [])
     for option in ("wait_timeout", "max_replicas_per_node"):
         value = params.get(option)
         if value is not None and value < 1:

@@ -47,3 +47,10 @@ def test_a_value_swarm_service_refuses_is_refused_before_anything_runs():
     params = {**CONNECTION, "services": [{"name": "a", "image": "i", "wait_timeout": 0}], "defaults": {}}
     with pytest.raises(SwarmOpsError, match=r"services\[0\] \('a'\): wait_timeout=0 must be at least 1"):
         ServiceSetDeployer({**params, "concurrent": True}, check_mode=False)
+
+
+def test_a_malformed_filter_is_refused_before_any_service_is_deployed():
+    services = [{"name": "a", "image": "i"}, {"name": "b", "image": "i", "filters": ["kernelversion>>5"]}]
+    params = {**CONNECTION, "services": services, "defaults": {}, "concurrent": True}
+    with pytest.raises(SwarmOpsError, match=r"services\[1\] \('b'\): filter 'kernelversion>>5' is malformed"):
+        ServiceSetDeployer(params, check_mode=False)
