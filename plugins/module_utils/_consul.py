@@ -170,6 +170,17 @@ class ConsulClient:
             lambda: self._catalog_put("/v1/catalog/deregister", {"Node": node, "ServiceID": service_id}),
         )
 
+    def catalog_has_node(self, node: str) -> bool:
+        _index, entry = self._request(f"read of node {node!r} from the catalog", lambda: self.api.catalog.node(node))
+        return entry is not None
+
+    def catalog_deregister_node(self, node: str) -> None:
+        """Remove ``node`` from the catalog, with every service instance registered on it."""
+        self._request(
+            f"deregistration of node {node!r} from the catalog",
+            lambda: self._catalog_put("/v1/catalog/deregister", {"Node": node}),
+        )
+
     # -- ACL policies and tokens (a management token's calls) --------------------------------
 
     def _acl(self, what: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
