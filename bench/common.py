@@ -16,7 +16,7 @@ LAB_INVENTORY = REPO / "inventories" / "lab"
 
 MASTERS = 3
 DEFAULT_WORKERS = 3
-SMOKE_IMAGE = "swarmops/hello-world:0.1.0"
+SMOKE_IMAGE = "swarmops/hello-world:0.2.0"
 
 
 def say(message: str) -> None:

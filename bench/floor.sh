@@ -31,7 +31,8 @@ set -euo pipefail
 readonly CONSUL_IMAGE=swarmops/consul:1.8.7
 readonly NETWORK=server-overlay-network
 readonly SERVICES=(hello world hello-world)
-readonly APP_VERSION=0.1.0
+# Each service's image: the tag is its Dockerfile's ARG APP_VERSION, as in inventories/lab.
+declare -rA IMAGE=([hello]=swarmops/hello:0.1.0 [world]=swarmops/world:0.1.0 [hello-world]=swarmops/hello-world:0.2.0)
 readonly SERVICE_PORT=8080
 readonly ANONYMOUS_TOKEN=00000000-0000-0000-0000-000000000002
 
@@ -283,7 +284,7 @@ all_running() {
 smoke() {
   local answer=""
   for _ in $(seq 30); do
-    answer=$(on "$first_worker" docker run --rm --network "$NETWORK" "swarmops/hello-world:${APP_VERSION}" \
+    answer=$(on "$first_worker" docker run --rm --network "$NETWORK" "${IMAGE[hello-world]}" \
       python3 -c "import urllib.request; print(urllib.request.urlopen('http://hello-world:8080/', timeout=10).read().decode())" \
       2>/dev/null || true)
     [[ $answer == "Hello World" ]] && break
@@ -324,12 +325,15 @@ step "joined: $((${#masters[@]} - 1)) more master(s) (drained), ${#workers[@]} w
 
 # After the joins, so that Swarm spreads the tasks over the workers as site.yml's services are.
 # --no-resolve-image: there is no registry to ask for the tag's digest.
+service_images=()
+for service in "${SERVICES[@]}"; do service_images+=("$service" "${IMAGE[$service]}"); done
 # shellcheck disable=SC2016 # expanded by sh on the first master
-on "$first_master" sh -c 'network=$1 version=$2; shift 2
-  for service; do
-    docker service create --detach --quiet --no-resolve-image --name "$service" --network "$network" \
-      --endpoint-mode dnsrr "swarmops/$service:$version"
-  done' services "$NETWORK" "$APP_VERSION" "${SERVICES[@]}" >/dev/null
+on "$first_master" sh -c 'network=$1; shift
+  while [ "$#" -ge 2 ]; do
+    docker service create --detach --quiet --no-resolve-image --name "$1" --network "$network" \
+      --endpoint-mode dnsrr "$2"
+    shift 2
+  done' services "$NETWORK" "${service_images[@]}" >/dev/null
 step "services ${SERVICES[*]} created (detached)"
 
 # The one wait: every service has all of its tasks running.

@@ -280,7 +280,7 @@ app_version() {
 
 app_image() { printf 'swarmops/%s:%s\n' "$1" "$(app_version "$1")"; }
 
-# swarmops/hello-world:0.1.0 -> hello-world; nothing for an image that is not an app.
+# swarmops/hello-world:0.2.0 -> hello-world; nothing for an image that is not an app.
 app_of() {
   local name="${1#swarmops/}" app
   name="${name%%:*}"

@@ -61,7 +61,7 @@ EXAMPLES = r"""
         image: swarmops/world:0.1.0
         publish: [{target_port: 8080, mode: host}]
       - name: hello-world
-        image: swarmops/hello-world:0.1.0
+        image: swarmops/hello-world:0.2.0
         strategy: binpack
         filters: ["health==healthy"]
     consul_host: 10.0.0.5

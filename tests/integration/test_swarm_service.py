@@ -36,7 +36,7 @@ NODES = (MANAGER, *WORKERS)
 NET = "server-overlay-network"
 HELLO = "swarmops/hello:0.1.0"
 WORLD = "swarmops/world:0.1.0"
-HELLO_WORLD = "swarmops/hello-world:0.1.0"
+HELLO_WORLD = "swarmops/hello-world:0.2.0"
 MARKER = "swarmops.place."
 # Probes need no health check: their tasks count as running as soon as they start.
 NO_HEALTHCHECK = {"test": ["NONE"]}
