@@ -103,6 +103,22 @@ def test_consul_accepts_an_odd_number_it_can_find(ansible: Ansible, expect: int,
     assert run.returncode == 0, str(run)
 
 
+# ---------------------------------------------------------------- swarm_master: the swarm's address ranges
+
+
+def test_swarm_master_accepts_a_valid_subnet_and_pool(ansible: Ansible):
+    variables = {"swarm_master_network_subnet": "10.9.0.0/24", "swarm_master_default_addr_pool": ["10.20.0.0/16"]}
+    run = ansible.role("swarm_master", "validate", hosts="swarm_masters", extra_vars=variables)
+    assert run.returncode == 0, str(run)
+
+
+def test_swarm_master_names_a_bad_subnet_and_a_bad_pool_together(ansible: Ansible):
+    variables = {"swarm_master_network_subnet": "10.9.0.1/24", "swarm_master_default_addr_pool": ["10.20.0.0/33"]}
+    run = ansible.role("swarm_master", hosts="swarm_masters", extra_vars=variables)
+    message = run.refused("swarm_master_network_subnet='10.9.0.1/24'", "swarm_master_default_addr_pool='10.20.0.0/33'")
+    assert message.endswith(". Nothing was changed."), message
+
+
 # ---------------------------------------------------------------- swarm_services: the service entries
 
 
