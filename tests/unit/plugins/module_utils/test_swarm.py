@@ -17,8 +17,11 @@ from ansible_collections.swarmops.cluster.plugins.module_utils._swarm_agent impo
 from ansible_collections.swarmops.cluster.plugins.module_utils._swarm_labels import USER_LABELS, wanted_labels
 from ansible_collections.swarmops.cluster.plugins.module_utils._swarm_manager import (
     even_manager_warning,
+    heartbeat_seconds,
     manager_entries,
+    validate_heartbeat,
     validate_pools,
+    with_heartbeat,
 )
 
 INFO = {
@@ -201,6 +204,71 @@ def test_bad_address_pools(pools, size, message):
 
 def test_good_address_pools():
     validate_pools(["10.20.0.0/16", "10.30.0.0/20"], 24)
+
+
+# What inspect_swarm()["Spec"] answers on Docker 20.10 (CA settings and all).
+SWARM_SPEC = {
+    "Name": "default",
+    "Labels": {"owner": "ops"},
+    "Orchestration": {"TaskHistoryRetentionLimit": 5},
+    "Raft": {
+        "SnapshotInterval": 10000,
+        "KeepOldSnapshots": 0,
+        "LogEntriesForSlowFollowers": 500,
+        "ElectionTick": 10,
+        "HeartbeatTick": 1,
+    },
+    "Dispatcher": {"HeartbeatPeriod": 5_000_000_000},
+    "CAConfig": {"NodeCertExpiry": 7_776_000_000_000_000},
+    "TaskDefaults": {},
+    "EncryptionConfig": {"AutoLockManagers": False},
+}
+
+
+@pytest.mark.parametrize("value", [None, 1, 2, 5, 3600])
+def test_a_heartbeat_in_range_or_omitted_passes(value):
+    validate_heartbeat(value)
+
+
+@pytest.mark.parametrize("value", [0, -5, 3601, "2", 2.5, True])
+def test_a_heartbeat_out_of_range_is_refused_naming_the_value_and_the_range(value):
+    with pytest.raises(SwarmOpsError) as caught:
+        validate_heartbeat(value)
+    assert caught.value.msg.startswith(f"dispatcher_heartbeat={value!r} is not a heartbeat period: use 1-3600 seconds")
+    assert "Docker's default: 5" in caught.value.msg
+
+
+def test_a_heartbeat_refusal_names_the_variable_it_is_given():
+    with pytest.raises(SwarmOpsError, match=r"^swarm_master_dispatcher_heartbeat=0 "):
+        validate_heartbeat(0, "swarm_master_dispatcher_heartbeat")
+
+
+@pytest.mark.parametrize(
+    ("dispatcher", "seconds"),
+    [
+        ({"HeartbeatPeriod": 5_000_000_000}, 5),
+        ({"HeartbeatPeriod": 2_000_000_000}, 2),
+        ({"HeartbeatPeriod": 1_500_000_000}, 1.5),
+        ({}, None),
+        (None, None),
+    ],
+)
+def test_the_heartbeat_is_read_in_seconds(dispatcher, seconds):
+    spec = {**SWARM_SPEC, "Dispatcher": dispatcher}
+    assert heartbeat_seconds(spec) == seconds
+    assert type(heartbeat_seconds(spec)) is type(seconds)
+
+
+def test_setting_the_heartbeat_changes_that_field_alone_of_a_copy_of_the_full_spec():
+    original = json.loads(json.dumps(SWARM_SPEC))
+    updated = with_heartbeat(SWARM_SPEC, 2)
+    assert updated["Dispatcher"] == {"HeartbeatPeriod": 2_000_000_000}
+    assert {key: value for key, value in updated.items() if key != "Dispatcher"} == {
+        key: value for key, value in SWARM_SPEC.items() if key != "Dispatcher"
+    }
+    assert original == SWARM_SPEC, "the spec read from the engine is left as it was"
+    assert heartbeat_seconds(updated) == 2
+    assert with_heartbeat({"Name": "default"}, 3)["Dispatcher"] == {"HeartbeatPeriod": 3_000_000_000}
 
 
 def test_a_worker_is_in_our_swarm_when_one_of_its_managers_is_ours():
