@@ -23,6 +23,7 @@ from ansible_collections.swarmops.cluster.plugins.module_utils._swarm import (
     manager_addresses,
     validate_positive,
 )
+from ansible_collections.swarmops.cluster.plugins.module_utils._swarm_labels import with_user_labels
 
 MANAGER_OPTIONS: dict[str, dict[str, Any]] = {
     **SWARM_MEMBER_OPTIONS,
@@ -335,7 +336,8 @@ class SwarmManager(SwarmMember):
             )
 
     def _own_node(self) -> None:
-        """Availability and user labels of this manager's own node."""
+        """Availability and user labels of this manager's own node; the labels by swarm_node_labels's
+        ownership rule (``with_user_labels``): a label set by hand stays, one dropped from ``labels`` goes."""
         wanted_availability = self.params["availability"]
         if not self.local.active:
             self.diff.add("availability", None, wanted_availability)
@@ -343,16 +345,15 @@ class SwarmManager(SwarmMember):
         node = self.call(f"inspect node {self.host}", self.docker.api.inspect_node, self.local.node_id)
         spec = node["Spec"]
         labels = dict(spec.get("Labels") or {})
-        user_labels = {str(k): str(v) for k, v in self.params["labels"].items()}
-        wanted_labels = {**labels, **user_labels}
+        wanted_labels = with_user_labels(labels, self.params["labels"])
         self.diff.add("availability", spec.get("Availability"), wanted_availability)
         self.diff.add("labels", labels, wanted_labels)
         if spec.get("Availability") == wanted_availability and labels == wanted_labels:
             return
 
         def change(current: dict[str, Any]) -> dict[str, Any]:
-            merged = {**(current.get("Labels") or {}), **user_labels}
-            return {**current, "Availability": wanted_availability, "Labels": merged}
+            relabelled = with_user_labels(dict(current.get("Labels") or {}), self.params["labels"])
+            return {**current, "Availability": wanted_availability, "Labels": relabelled}
 
         self.perform(
             f"set {self.host} availability={wanted_availability} and its labels",

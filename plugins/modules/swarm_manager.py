@@ -21,6 +21,9 @@ description:
   - Sets the swarm's dispatcher heartbeat period when O(dispatcher_heartbeat) is given.
   - Sets the host's own availability (C(drain) by default, so services run on workers) and user labels, and
     publishes its attributes under C(swarmops/<cluster>/nodes/<host>) like M(swarmops.cluster.swarm_agent).
+    Its own node's labels follow the rule of M(swarmops.cluster.swarm_node_labels), so the two modules never
+    undo each other - only the user labels of O(labels) and the ones it set before change; labels set by hand
+    and the placement markers of M(swarmops.cluster.swarm_service) stay.
 author:
   - swarmops.cluster developers (@swarmops)
 extends_documentation_fragment:

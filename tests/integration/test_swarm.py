@@ -58,6 +58,10 @@ def swarm_spec(host: str = "itest-s1") -> dict:
     return json.loads(inner(host, "info", "--format", "{{json .Swarm.Cluster.Spec}}"))
 
 
+def node_labels(node: str) -> dict[str, str]:
+    return json.loads(inner("itest-s1", "node", "inspect", node, "--format", "{{json .Spec.Labels}}")) or {}
+
+
 def test_a_worker_before_any_master_is_told_to_run_the_masters(ansible: Ansible, kv):
     result = ansible.one("itest-w1", AGENT, connection("node-itest-w1"))
     assert result.get("failed") is True
@@ -318,6 +322,46 @@ def test_advertised_attributes_become_node_labels(ansible: Ansible, kv):
         assert labels[f"swarmops.{name}"] == record[name]
     assert labels["disk"] == "ssd"
     assert ansible.one("itest-s2", LABELS, connection("masters"))["changed"] is False
+
+
+def test_labels_we_do_not_own_survive_every_rerun_and_ours_follow_the_inventory(ansible: Ansible, kv):
+    """A label set by hand, and a placement marker, stay through swarm_node_labels and swarm_manager; a
+    master's inventory label is added, then removed when the inventory drops it, and the two modules
+    agree at every step (the second finds nothing to change)."""
+    hand_set = {"team": "payments", "swarmops.place.itest": "true"}
+    for node in ("itest-w1", "itest-s2"):
+        inner("itest-s1", "node", "update", *(f"--label-add={k}={v}" for k, v in hand_set.items()), node)
+    try:
+        labelled = ansible.run("itest-s1:itest-s2", LABELS, connection("masters"))
+        assert all(result["changed"] is False for result in labelled.values()), labelled
+        assert hand_set.items() <= node_labels("itest-w1").items()
+        assert node_labels("itest-w1")["disk"] == "ssd", "the worker's own inventory label stays"
+
+        with_rack = {**connection("masters"), "labels": {"rack": "r1"}}
+        check = ansible.one("itest-s2", MANAGER, with_rack, check=True)
+        assert check["changed"] is True and "labels" in check["changes"], check
+        assert "rack" not in node_labels("itest-s2"), "check mode must not label"
+        real = ansible.one("itest-s2", MANAGER, with_rack)
+        assert real["changed"] is True and "labels" in real["changes"], real
+        labels = node_labels("itest-s2")
+        assert labels["rack"] == "r1" and labels["swarmops.user-labels"] == "rack"
+        assert hand_set.items() <= labels.items()
+        assert ansible.one("itest-s2", MANAGER, with_rack)["changed"] is False
+        labelled = ansible.one("itest-s1", LABELS, connection("masters"))
+        assert labelled["changed"] is False, labelled["changes"]
+
+        dropped = ansible.one("itest-s2", MANAGER, connection("masters"))
+        assert dropped["changed"] is True and "labels" in dropped["changes"], dropped
+        labels = node_labels("itest-s2")
+        assert "rack" not in labels and "swarmops.user-labels" not in labels, labels
+        assert hand_set.items() <= labels.items()
+        assert ansible.one("itest-s2", MANAGER, connection("masters"))["changed"] is False
+        labelled = ansible.one("itest-s1", LABELS, connection("masters"))
+        assert labelled["changed"] is False, labelled["changes"]
+        assert hand_set.items() <= node_labels("itest-w1").items()
+    finally:
+        for node in ("itest-w1", "itest-s2"):
+            inner("itest-s1", "node", "update", *(f"--label-rm={key}" for key in hand_set), node)
 
 
 def test_a_manager_of_another_swarm_is_refused_naming_both_swarms(ansible: Ansible, kv):

@@ -14,7 +14,11 @@ from ansible_collections.swarmops.cluster.plugins.module_utils import _swarm as 
 from ansible_collections.swarmops.cluster.plugins.module_utils._common import SwarmOpsError
 from ansible_collections.swarmops.cluster.plugins.module_utils._docker import APIError
 from ansible_collections.swarmops.cluster.plugins.module_utils._swarm_agent import same_swarm
-from ansible_collections.swarmops.cluster.plugins.module_utils._swarm_labels import USER_LABELS, wanted_labels
+from ansible_collections.swarmops.cluster.plugins.module_utils._swarm_labels import (
+    USER_LABELS,
+    wanted_labels,
+    with_user_labels,
+)
 from ansible_collections.swarmops.cluster.plugins.module_utils._swarm_manager import (
     even_manager_warning,
     heartbeat_seconds,
@@ -296,3 +300,59 @@ def test_labels_keep_the_placement_markers_of_swarm_service():
     labels = wanted_labels(current, record)
     assert labels["swarmops.place.hello"] == "true"
     assert labels["swarmops.kernelversion"] == "6.1.0-18-amd64"
+
+
+# The one ownership rule, as swarm_manager applies it to its own node (user labels only) and
+# swarm_node_labels to every node (with the attribute labels): "before" is a node's labels.
+HAND_SET = {"team": "payments"}
+MARKER = {"swarmops.place.hello": "true"}
+
+
+@pytest.mark.parametrize(
+    ("before", "inventory", "after"),
+    [
+        ({**HAND_SET}, {}, {**HAND_SET}),
+        ({**HAND_SET}, {"rack": "r1"}, {**HAND_SET, "rack": "r1", USER_LABELS: "rack"}),
+        ({**HAND_SET, "rack": "r1", USER_LABELS: "rack"}, {}, {**HAND_SET}),
+        (
+            {**HAND_SET, "rack": "r1", "disk": "ssd", USER_LABELS: "disk,rack"},
+            {"disk": "nvme"},
+            {**HAND_SET, "disk": "nvme", USER_LABELS: "disk"},
+        ),
+        ({**MARKER, "rack": "r1", USER_LABELS: "rack"}, {"rack": 2}, {**MARKER, "rack": "2", USER_LABELS: "rack"}),
+        ({**MARKER, **HAND_SET, USER_LABELS: ""}, {}, {**MARKER, **HAND_SET}),
+    ],
+    ids=["hand-set-kept", "inventory-added", "dropped-removed", "replaced", "markers-untouched", "empty-list"],
+)
+def test_user_labels_we_own_follow_the_inventory_and_others_stay(before, inventory, after):
+    assert with_user_labels(before, inventory) == after
+    assert with_user_labels(after, inventory) == after, "a rerun changes nothing"
+
+
+def test_a_hand_set_label_the_inventory_then_declares_is_ours_from_then_on():
+    owned = with_user_labels({"team": "payments"}, {"team": "platform"})
+    assert owned == {"team": "platform", USER_LABELS: "team"}
+    assert with_user_labels(owned, {}) == {}
+
+
+def test_both_modules_label_a_manager_alike():
+    """swarm_manager (user labels) then swarm_node_labels (its record: attributes and the same user
+    labels) agree: the second finds nothing to change, whether a label was added or dropped."""
+    current = {**HAND_SET, **MARKER, "rack": "r1", USER_LABELS: "rack"}
+    for inventory in ({"rack": "r2", "zone": "a"}, {}):
+        by_manager = with_user_labels(current, inventory)
+        record = swarm.host_attributes(INFO, "10.0.0.7", inventory)
+        by_node_labels = wanted_labels(by_manager, record)
+        assert {key: value for key, value in by_node_labels.items() if key in by_manager} == by_manager
+        assert wanted_labels(by_node_labels, record) == by_node_labels
+        assert with_user_labels(by_node_labels, inventory) == by_node_labels
+        assert by_node_labels["team"] == "payments" and by_node_labels["swarmops.place.hello"] == "true"
+        current = by_node_labels
+    assert "rack" not in current and USER_LABELS not in current
+
+
+def test_attribute_labels_are_replaced_and_the_others_kept():
+    record = swarm.host_attributes(INFO, "10.0.0.7", {"disk": "ssd"})
+    current = {**HAND_SET, **MARKER, "swarmops.kernelversion": "5.10", "swarmops.ncpu": "1"}
+    labels = wanted_labels(current, record)
+    assert labels == {**HAND_SET, **MARKER, **swarm.node_labels(record), USER_LABELS: "disk"}
