@@ -28,7 +28,13 @@ options:
     description: Address (or interface) for the swarm's data traffic, when it should differ from O(advertise_addr).
     type: str
   labels:
-    description: User labels of this host, published in its node record and set as Swarm node labels.
+    description:
+      - User labels of this host, published in its node record and set as Swarm node labels (by
+        M(swarmops.cluster.swarm_manager) on a master's own node, by M(swarmops.cluster.swarm_node_labels) on
+        every node).
+      - The node label C(swarmops.user-labels) lists the keys that came from here. A label removed from O(labels) is
+        removed from the node; a label set by anyone else (C(docker node update --label-add)) is left alone, unless
+        O(labels) names it, which makes it one of ours.
     type: dict
     default: {}
   join_timeout:

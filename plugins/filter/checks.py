@@ -42,6 +42,23 @@ def cidr_error(value: Any, option: str) -> str:
     return ""
 
 
+def heartbeat_error(value: Any, option: str) -> str:
+    """Why ``value`` of variable ``option`` is not a dispatcher heartbeat period swarm_manager takes (whole
+    seconds in its range), or '' when it is. A string of digits counts as its number, as the module's
+    argument spec takes it."""
+    from ansible_collections.swarmops.cluster.plugins.module_utils._swarm_manager import (  # noqa: PLC0415
+        validate_heartbeat,
+    )
+
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value)
+    try:
+        validate_heartbeat(value, option)
+    except SwarmOpsError as exc:
+        return exc.msg
+    return ""
+
+
 def _unknown_keys(where: str, entry: Mapping[str, Any], options: Mapping[str, Any]) -> list[str]:
     errors = []
     valid = sorted(options)
@@ -107,5 +124,6 @@ class FilterModule:
         return {
             "cidr_error": cidr_error,
             "cluster_name_error": cluster_name_error,
+            "heartbeat_error": heartbeat_error,
             "service_list_errors": service_list_errors,
         }

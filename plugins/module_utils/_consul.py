@@ -201,12 +201,18 @@ class ConsulClient:
         path = f"/v1/acl/policy/{policy_id}" if policy_id else "/v1/acl/policy"
         self._acl(f"write of ACL policy {body['Name']!r}", "put", path, body)
 
+    def acl_policy_delete(self, policy_id: str, name: str) -> None:
+        self._acl(f"delete of ACL policy {name!r}", "delete", f"/v1/acl/policy/{policy_id}")
+
     def acl_tokens(self) -> list[dict[str, Any]]:
         return self._acl("the list of ACL tokens", "get", "/v1/acl/tokens") or []
 
     def acl_token_put(self, body: dict[str, Any], accessor_id: str | None = None) -> None:
         path = f"/v1/acl/token/{accessor_id}" if accessor_id else "/v1/acl/token"
         self._acl(f"write of ACL token {body['AccessorID']}", "put", path, body)
+
+    def acl_token_delete(self, accessor_id: str) -> None:
+        self._acl(f"delete of ACL token {accessor_id}", "delete", f"/v1/acl/token/{accessor_id}")
 
     def check_catalog_write(self, service: str, node: str, node_address: str) -> None:
         """Prove that the token may register ``service`` on ``node``, before anything depends on it: a

@@ -89,9 +89,14 @@ def host_attributes(info: dict[str, Any], address: str, labels: dict[str, Any]) 
     }
 
 
+def attribute_labels(record: dict[str, Any]) -> dict[str, str]:
+    """The ``swarmops.<attribute>`` node labels of a node record."""
+    return {LABEL_PREFIX + name: str(record.get(name, "")) for name in ATTRIBUTE_LABELS}
+
+
 def node_labels(record: dict[str, Any]) -> dict[str, str]:
     """Swarm node labels for a node record: ``swarmops.<attribute>`` plus the user labels."""
-    labels = {LABEL_PREFIX + name: str(record.get(name, "")) for name in ATTRIBUTE_LABELS}
+    labels = attribute_labels(record)
     labels.update(record.get("labels") or {})
     return labels
 

@@ -12,28 +12,41 @@ from ansible_collections.swarmops.cluster.plugins.module_utils._common import Sw
 from ansible_collections.swarmops.cluster.plugins.module_utils._keys import KeyLayout
 from ansible_collections.swarmops.cluster.plugins.module_utils._module import SwarmOpsModule
 from ansible_collections.swarmops.cluster.plugins.module_utils._swarm import (
-    ATTRIBUTE_LABELS,
     LABEL_PREFIX,
+    attribute_labels,
     decode,
-    node_labels,
 )
 
 USER_LABELS = LABEL_PREFIX + "user-labels"
 LABELS_OPTIONS: dict[str, dict[str, Any]] = {"cluster": {"type": "str", "required": True}}
 
 
-def wanted_labels(current: dict[str, str], record: dict[str, Any]) -> dict[str, str]:
-    """The node's labels after applying ``record``: the attribute labels and the user labels we
-    set before are replaced; all others are kept (swarm_service's placement markers among them).
-    ``swarmops.user-labels`` remembers the user keys we own."""
-    owned = {LABEL_PREFIX + name for name in ATTRIBUTE_LABELS} | {USER_LABELS}
-    owned |= set(filter(None, current.get(USER_LABELS, "").split(",")))
+def with_user_labels(
+    current: dict[str, str], user_labels: dict[str, Any], ours: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The one ownership rule of the modules that label nodes (swarm_node_labels, swarm_manager): a
+    node's labels after setting ``user_labels`` (the inventory's) and ``ours`` (labels the module owns
+    outright, such as the attribute labels).
+
+    The user labels set before, which ``swarmops.user-labels`` lists, are replaced by ``user_labels``: one
+    dropped from the inventory goes. The keys of ``ours`` are replaced. Every other label is kept: set by
+    hand (docker node update --label-add), or swarm_service's placement markers (``swarmops.place.*``).
+    ``swarmops.user-labels`` then lists the user keys set, and is absent when there are none."""
+    ours = ours or {}
+    user = {str(key): str(value) for key, value in user_labels.items()}
+    owned = set(ours) | {USER_LABELS, *filter(None, current.get(USER_LABELS, "").split(","))}
     labels = {key: value for key, value in current.items() if key not in owned}
-    labels.update(node_labels(record))
-    user_keys = sorted((record.get("labels") or {}).keys())
-    if user_keys:
-        labels[USER_LABELS] = ",".join(user_keys)
+    labels.update(ours)
+    labels.update(user)
+    if user:
+        labels[USER_LABELS] = ",".join(sorted(user))
     return labels
+
+
+def wanted_labels(current: dict[str, str], record: dict[str, Any]) -> dict[str, str]:
+    """The node's labels after applying its node ``record``: its attribute labels and user labels, by
+    the rule of ``with_user_labels``."""
+    return with_user_labels(current, record.get("labels") or {}, attribute_labels(record))
 
 
 class NodeLabels(SwarmOpsModule):

@@ -13,6 +13,7 @@ from functools import partial
 from typing import Any
 
 from ansible_collections.swarmops.cluster.plugins.module_utils._common import SwarmOpsError, fingerprint
+from ansible_collections.swarmops.cluster.plugins.module_utils._docker import retry_out_of_sequence
 from ansible_collections.swarmops.cluster.plugins.module_utils._swarm import (
     SWARM_MEMBER_OPTIONS,
     SWARM_PORT,
@@ -22,6 +23,7 @@ from ansible_collections.swarmops.cluster.plugins.module_utils._swarm import (
     manager_addresses,
     validate_positive,
 )
+from ansible_collections.swarmops.cluster.plugins.module_utils._swarm_labels import with_user_labels
 
 MANAGER_OPTIONS: dict[str, dict[str, Any]] = {
     **SWARM_MEMBER_OPTIONS,
@@ -29,7 +31,14 @@ MANAGER_OPTIONS: dict[str, dict[str, Any]] = {
     "default_addr_pool": {"type": "list", "elements": "str", "default": []},
     "subnet_size": {"type": "int", "default": 24},
     "lock_timeout": {"type": "int", "default": 60},
+    # Seconds; None leaves the swarm's setting alone.
+    "dispatcher_heartbeat": {"type": "int"},
 }
+# Swarm's node-failure detection period: a node is marked down about three missed heartbeats after
+# its last one. Docker's default is 5 s; the API counts in nanoseconds.
+HEARTBEAT_RANGE = (1, 3600)
+DOCKER_DEFAULT_HEARTBEAT = 5
+NANOSECONDS = 1_000_000_000
 
 
 def manager_argument_spec() -> dict[str, dict[str, Any]]:
@@ -46,6 +55,36 @@ def validate_pools(pools: list[str], subnet_size: int) -> None:
             ) from exc
         if subnet_size < network.prefixlen or subnet_size > 29:
             raise SwarmOpsError(f"subnet_size={subnet_size} does not fit pool {pool}: use {network.prefixlen} to 29")
+
+
+def validate_heartbeat(value: Any, option: str = "dispatcher_heartbeat") -> None:
+    """Refuse a heartbeat period outside HEARTBEAT_RANGE (whole seconds), before any change; None
+    (leave the swarm's setting alone) passes."""
+    if value is None:
+        return
+    low, high = HEARTBEAT_RANGE
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise SwarmOpsError(
+            f"{option}={value!r} is not a heartbeat period: use {low}-{high} seconds (Docker's default: "
+            f"{DOCKER_DEFAULT_HEARTBEAT}; a node is marked down about three missed heartbeats after its last one)"
+        )
+
+
+def heartbeat_seconds(spec: dict[str, Any]) -> int | float | None:
+    """The dispatcher heartbeat period of a swarm spec in seconds (whole when it is), None when unset."""
+    period = (spec.get("Dispatcher") or {}).get("HeartbeatPeriod")
+    if period is None:
+        return None
+    seconds = period / NANOSECONDS
+    return int(seconds) if seconds.is_integer() else seconds
+
+
+def with_heartbeat(spec: dict[str, Any], seconds: int) -> dict[str, Any]:
+    """A copy of the full swarm spec with only the dispatcher heartbeat period changed: Swarm's update
+    takes the whole spec, and any field left out would be reset."""
+    updated = copy.deepcopy(spec)
+    updated["Dispatcher"] = {**(updated.get("Dispatcher") or {}), "HeartbeatPeriod": seconds * NANOSECONDS}
+    return updated
 
 
 def manager_entries(nodes: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -83,9 +122,14 @@ class SwarmManager(SwarmMember):
     def run(self) -> dict[str, Any]:
         validate_pools(self.params["default_addr_pool"], self.params["subnet_size"])
         validate_positive(self.params, "lock_timeout")
+        validate_heartbeat(self.params["dispatcher_heartbeat"])
         record = self.swarm_record()
         before_swarm = self.local.cluster_id if self.local.active else None
         was_manager = self.local.is_manager
+        if self.params["dispatcher_heartbeat"] is not None and not was_manager:
+            # Not a manager yet: the swarm's setting is not readable here, and it is this run that
+            # brings the host to it (init passes it; a joiner compares once it is a manager).
+            self.diff.add("dispatcher_heartbeat", None, self.params["dispatcher_heartbeat"])
         if self.local.active:
             record = self._check_membership(record)
         elif record is None:
@@ -97,6 +141,7 @@ class SwarmManager(SwarmMember):
         self.diff.add("swarm_id", before_swarm, record["id"] if record else None)
         self.diff.add("manager", was_manager, True)
         if self.local.is_manager:
+            self._dispatcher_heartbeat()
             self._publish_cluster_state()
         self._own_node()
         self.publish_node_record()
@@ -160,6 +205,11 @@ class SwarmManager(SwarmMember):
 
     def _init(self) -> dict[str, Any]:
         params = self.params
+        heartbeat = params["dispatcher_heartbeat"]
+        # Init merges a partial spec with Swarm's defaults: only the options we set are given.
+        swarm_spec = None
+        if heartbeat is not None:
+            swarm_spec = self.docker.api.create_swarm_spec(dispatcher_heartbeat_period=heartbeat * NANOSECONDS)
         self.perform(
             f"initialise a new swarm on {self.host}",
             partial(
@@ -171,6 +221,7 @@ class SwarmManager(SwarmMember):
                 default_addr_pool=params["default_addr_pool"] or None,
                 subnet_size=params["subnet_size"] if params["default_addr_pool"] else None,
                 data_path_addr=self.data_path_addr,
+                swarm_spec=swarm_spec,
             ),
         )
         self.refresh()
@@ -216,6 +267,35 @@ class SwarmManager(SwarmMember):
                 "a published manager address belongs to another swarm"
             )
 
+    def _dispatcher_heartbeat(self) -> None:
+        """The swarm's dispatcher heartbeat period (diff field ``dispatcher_heartbeat``, seconds), when
+        the option is given and the swarm's differs: only that field of the spec is changed."""
+        wanted = self.params["dispatcher_heartbeat"]
+        if wanted is None:
+            return
+        current = heartbeat_seconds(self.call("inspect the swarm", self.docker.api.inspect_swarm)["Spec"])
+        self.act(
+            "dispatcher_heartbeat",
+            current,
+            wanted,
+            f"set the swarm's dispatcher heartbeat to {wanted}s (was {'unset' if current is None else f'{current}s'})",
+            partial(self._update_heartbeat, wanted),
+        )
+
+    def _update_heartbeat(self, wanted: int) -> None:
+        """Write the heartbeat into the swarm's current full spec at its version. Several masters run this
+        at once with the same value: one writes, the others' writes are out of sequence and, read again,
+        find the value set and write nothing."""
+        api = self.docker.api
+
+        def write(swarm: dict[str, Any]) -> None:
+            if heartbeat_seconds(swarm["Spec"]) == wanted:
+                self.warn(f"another manager set the swarm's dispatcher heartbeat to {wanted}s meanwhile")
+                return
+            api.update_swarm(version=swarm["Version"]["Index"], swarm_spec=with_heartbeat(swarm["Spec"], wanted))
+
+        retry_out_of_sequence("update the swarm's dispatcher heartbeat", api.inspect_swarm, write)
+
     def _publish_cluster_state(self) -> None:
         """Join tokens and the manager list, written only where they differ (diff fields
         ``join_token.<role>`` as fingerprints, ``managers.<host>``)."""
@@ -256,7 +336,8 @@ class SwarmManager(SwarmMember):
             )
 
     def _own_node(self) -> None:
-        """Availability and user labels of this manager's own node."""
+        """Availability and user labels of this manager's own node; the labels by swarm_node_labels's
+        ownership rule (``with_user_labels``): a label set by hand stays, one dropped from ``labels`` goes."""
         wanted_availability = self.params["availability"]
         if not self.local.active:
             self.diff.add("availability", None, wanted_availability)
@@ -264,16 +345,15 @@ class SwarmManager(SwarmMember):
         node = self.call(f"inspect node {self.host}", self.docker.api.inspect_node, self.local.node_id)
         spec = node["Spec"]
         labels = dict(spec.get("Labels") or {})
-        user_labels = {str(k): str(v) for k, v in self.params["labels"].items()}
-        wanted_labels = {**labels, **user_labels}
+        wanted_labels = with_user_labels(labels, self.params["labels"])
         self.diff.add("availability", spec.get("Availability"), wanted_availability)
         self.diff.add("labels", labels, wanted_labels)
         if spec.get("Availability") == wanted_availability and labels == wanted_labels:
             return
 
         def change(current: dict[str, Any]) -> dict[str, Any]:
-            merged = {**(current.get("Labels") or {}), **user_labels}
-            return {**current, "Availability": wanted_availability, "Labels": merged}
+            relabelled = with_user_labels(dict(current.get("Labels") or {}), self.params["labels"])
+            return {**current, "Availability": wanted_availability, "Labels": relabelled}
 
         self.perform(
             f"set {self.host} availability={wanted_availability} and its labels",

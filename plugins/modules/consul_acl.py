@@ -15,6 +15,7 @@ description:
   - The whole set is checked before anything is written - duplicate names or accessor IDs, empty rules, IDs that
     are not UUIDs, a token linking a policy that is neither listed nor known to Consul, a new token without
     O(tokens[].secret_id) - and refused with a message naming the value.
+  - Deletes the policies of O(policies_absent) that exist, with every token whose linked policies all lie among them.
   - Policies and tokens not listed are left alone.
   - Needs a token with C(acl = "write") (the management token).
 author:
@@ -65,9 +66,31 @@ options:
         type: list
         elements: str
         default: []
+  policies_absent:
+    description:
+      - Names of policies to delete, each one that exists (diff field C(policy.<name>), after V(null)).
+      - Deleted with them, and before them, is every token that links at least one of them and no other policy, role,
+        service identity or node identity (diff field C(token.<accessor id>), after V(null)), so that its secret no
+        longer authenticates. A token that also links another policy is kept; Consul drops its link to a deleted
+        policy by itself (Consul 1.8.7 then shows the token with its other policies only).
+      - Tokens are found through their links, so a token whose policies were already deleted by other means (it then
+        shows no policy at all) is left alone.
+      - Never deleted - the anonymous token, the management tokens, and the tokens of O(tokens). Refused before
+        anything is written - C(global-management), a name also in O(policies), an empty name, and a policy that a
+        token of O(tokens) links.
+      - Used by a remove-node run to delete a removed worker's policy C(swarmops-<cluster>-node-<host>) and its token.
+    type: list
+    elements: str
+    default: []
 """
 
 EXAMPLES = r"""
+- name: Delete the policy and the token of a removed worker, node3
+  swarmops.cluster.consul_acl:
+    consul_host: 127.0.0.1
+    consul_token: "{{ lookup('ansible.builtin.file', secrets_dir ~ '/management.token') }}"
+    policies_absent: [swarmops-prod-node-node3]
+
 - name: The cluster's policies and tokens, in one call
   swarmops.cluster.consul_acl:
     consul_host: 127.0.0.1
@@ -90,7 +113,7 @@ actions:
   type: list
   elements: str
 changes:
-  description: The policies (C(policy.<name>)) and tokens (C(token.<accessor id>)) that changed.
+  description: The policies (C(policy.<name>)) and tokens (C(token.<accessor id>)) that changed or were deleted.
   returned: always
   type: list
   elements: str

@@ -18,8 +18,12 @@ description:
     it never leaves a swarm by itself.
   - Keeps the published manager list and join tokens current; a manager that is down is published and reported
     as unreachable, not hidden. Warns when the number of managers is even.
+  - Sets the swarm's dispatcher heartbeat period when O(dispatcher_heartbeat) is given.
   - Sets the host's own availability (C(drain) by default, so services run on workers) and user labels, and
     publishes its attributes under C(swarmops/<cluster>/nodes/<host>) like M(swarmops.cluster.swarm_agent).
+    Its own node's labels follow the rule of M(swarmops.cluster.swarm_node_labels), so the two modules never
+    undo each other - only the user labels of O(labels) and the ones it set before change; labels set by hand
+    and the placement markers of M(swarmops.cluster.swarm_service) stay.
 author:
   - swarmops.cluster developers (@swarmops)
 extends_documentation_fragment:
@@ -45,6 +49,18 @@ options:
     description: Seconds to wait for another master that holds the init lock to publish its swarm.
     type: int
     default: 60
+  dispatcher_heartbeat:
+    description:
+      - The swarm's dispatcher heartbeat period in seconds, V(1) to V(3600) - its node-failure detection period.
+        Swarm marks a node down about three missed heartbeats after its last one, and only then moves its tasks
+        elsewhere. Docker's default is V(5).
+      - Given to C(swarm init) when this host initialises the swarm. On an existing swarm, compared with the
+        swarm's and, when it differs, set through the swarm's current full spec at its version, so that no other
+        setting of the swarm changes; several masters may run this at once with the same value (diff field
+        C(dispatcher_heartbeat)).
+      - Omitted, the swarm's setting is left alone.
+    type: int
+    version_added: 0.2.0
 notes:
   - The Consul token needs write access to the cluster's prefix and to sessions (the C(masters) token of role
     C(swarmops.cluster.consul)).
@@ -62,6 +78,13 @@ EXAMPLES = r"""
 - name: Say which master is which
   ansible.builtin.debug:
     msg: "{{ inventory_hostname }} is the {{ manager.role }} manager; leader {{ manager.leader }}"
+
+- name: Mark a dead node down within about 6 seconds instead of about 15
+  swarmops.cluster.swarm_manager:
+    cluster: prod
+    dispatcher_heartbeat: 2
+    consul_host: 10.0.0.10
+    consul_token: "{{ lookup('ansible.builtin.file', '~/.swarmops/prod/tokens/masters.token') }}"
 """
 
 RETURN = r"""

@@ -13,8 +13,10 @@ description:
     C(swarmops.operatingsystem), C(swarmops.ostype), C(swarmops.kernelversion), C(swarmops.storagedriver),
     C(swarmops.architecture), C(swarmops.ncpu), C(swarmops.memtotal), C(swarmops.engineversion) and the
     node's user labels on its swarm node, so that services can be constrained by them.
-  - Labels set by anyone else are kept; user labels removed from a record are removed from the node
-    (C(swarmops.user-labels) remembers which keys came from the record).
+  - Labels set by anyone else are kept (by hand with C(docker node update --label-add), or the placement markers
+    C(swarmops.place.<service>) of M(swarmops.cluster.swarm_service)); user labels removed from a record are removed
+    from the node (C(swarmops.user-labels) remembers which keys came from the record).
+    M(swarmops.cluster.swarm_manager) applies the same rule to a master's own node.
 author:
   - swarmops.cluster developers (@swarmops)
 extends_documentation_fragment:

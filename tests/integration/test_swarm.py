@@ -47,6 +47,21 @@ def inner(host: str, *args: str) -> str:
     ).stdout.strip()
 
 
+# The swarm is initialised with this heartbeat (not Docker's 5 s, so that init is seen to pass it);
+# a test that changes it puts it back.
+INIT_HEARTBEAT = 7
+SECOND = 1_000_000_000
+
+
+def swarm_spec(host: str = "itest-s1") -> dict:
+    """The swarm's spec as a manager's docker info shows it."""
+    return json.loads(inner(host, "info", "--format", "{{json .Swarm.Cluster.Spec}}"))
+
+
+def node_labels(node: str) -> dict[str, str]:
+    return json.loads(inner("itest-s1", "node", "inspect", node, "--format", "{{json .Spec.Labels}}")) or {}
+
+
 def test_a_worker_before_any_master_is_told_to_run_the_masters(ansible: Ansible, kv):
     result = ansible.one("itest-w1", AGENT, connection("node-itest-w1"))
     assert result.get("failed") is True
@@ -62,6 +77,7 @@ def test_a_worker_before_any_master_is_told_to_run_the_masters(ansible: Ansible,
         ({"advertise_addr": "203.0.113.9"}, "advertise_addr='203.0.113.9' is not an address of this host"),
         ({"default_addr_pool": ["10.20.0.0/33"]}, "default_addr_pool entry '10.20.0.0/33' is not a CIDR network"),
         ({"consul_host": None}, "consul_host is required"),
+        ({"dispatcher_heartbeat": 0}, "dispatcher_heartbeat=0 is not a heartbeat period: use 1-3600 seconds"),
     ],
 )
 def test_bad_input_changes_nothing(ansible: Ansible, kv, args, message):
@@ -87,20 +103,24 @@ def test_a_token_without_permission_names_the_denied_key(ansible: Ansible, kv, t
 
 def test_two_masters_starting_at_once_make_one_swarm(ansible: Ansible, kv):
     pattern = "itest-s1:itest-s2"
-    check = ansible.run(pattern, MANAGER, connection("masters"), check=True)
+    args = {**connection("masters"), "dispatcher_heartbeat": INIT_HEARTBEAT}
+    check = ansible.run(pattern, MANAGER, args, check=True)
     assert all(result["changed"] is True for result in check.values()), check
+    assert all("dispatcher_heartbeat" in result["changes"] for result in check.values()), check
     assert {swarm_state(host) for host in check} == {"inactive"}
     assert kv.kv.get("swarmops/itest/swarm")[1] is None, "check mode must not publish"
 
-    real = ansible.run(pattern, MANAGER, connection("masters"))
+    real = ansible.run(pattern, MANAGER, args)
     assert not any(result.get("failed") for result in real.values()), real
     assert len({result["swarm_id"] for result in real.values()}) == 1
     assert sorted(result["role"] for result in real.values()) == ["primary", "secondary"]
     record = json.loads(kv.kv.get("swarmops/itest/swarm")[1]["Value"])
     assert record["id"] == real["itest-s1"]["swarm_id"]
     assert any("2 managers tolerate no failure" in w for r in real.values() for w in r.get("warnings", []))
+    assert swarm_spec()["Dispatcher"]["HeartbeatPeriod"] == INIT_HEARTBEAT * SECOND, "swarm init took the heartbeat"
+    assert not any("set the swarm's dispatcher heartbeat" in a for r in real.values() for a in r["actions"]), real
 
-    again = ansible.run(pattern, MANAGER, connection("masters"))
+    again = ansible.run(pattern, MANAGER, args)
     assert all(result["changed"] is False for result in again.values()), again
 
 
@@ -115,6 +135,55 @@ def test_a_third_master_joins_through_consul(ansible: Ansible, kv):
     assert ansible.one("itest-s3", MANAGER, connection("masters"))["changed"] is False
     assert inner("itest-s1", "node", "inspect", "itest-s3", "--format", "{{.Spec.Availability}}") == "drain"
     assert json.loads(kv.kv.get("swarmops/itest/managers/itest-s3")[1]["Value"])["reachability"] == "reachable"
+
+
+# Distinct from Swarm's defaults (5, 10000, 2160h), so that a reset of any of them would show.
+OTHER_SETTINGS = ["--task-history-limit", "7", "--snapshot-interval", "12000", "--cert-expiry", "1000h"]
+DEFAULT_SETTINGS = ["--task-history-limit", "5", "--snapshot-interval", "10000", "--cert-expiry", "2160h"]
+
+
+def test_three_masters_at_once_change_the_heartbeat_and_nothing_else(ansible: Ansible, kv):
+    masters = "itest-s1:itest-s2:itest-s3"
+    args = {**connection("masters"), "dispatcher_heartbeat": 2}
+    inner("itest-s1", "swarm", "update", *OTHER_SETTINGS)
+    before = swarm_spec()
+    assert before["Dispatcher"]["HeartbeatPeriod"] == INIT_HEARTBEAT * SECOND
+    assert before["Orchestration"]["TaskHistoryRetentionLimit"] == 7
+    try:
+        refused = ansible.one("itest-s1", MANAGER, {**args, "dispatcher_heartbeat": 3601})
+        assert refused.get("failed") is True, refused
+        assert "dispatcher_heartbeat=3601 is not a heartbeat period: use 1-3600 seconds" in refused["msg"]
+        assert swarm_spec() == before
+
+        check = ansible.run(masters, MANAGER, args, check=True, diff=True)
+        for result in check.values():
+            assert result["changed"] is True and result["changes"] == ["dispatcher_heartbeat"], result
+            assert result["diff"]["before"]["dispatcher_heartbeat"] == INIT_HEARTBEAT
+            assert result["diff"]["after"]["dispatcher_heartbeat"] == 2
+            assert result["actions"] == [f"would set the swarm's dispatcher heartbeat to 2s (was {INIT_HEARTBEAT}s)"]
+        assert swarm_spec() == before, "check mode must not change the swarm"
+
+        real = ansible.run(masters, MANAGER, args)
+        assert not any(result.get("failed") for result in real.values()), real
+        assert any(result["changed"] for result in real.values()), real
+        for host in ("itest-s1", "itest-s2", "itest-s3"):
+            after = swarm_spec(host)
+            assert after["Dispatcher"]["HeartbeatPeriod"] == 2 * SECOND, host
+            assert {key: value for key, value in after.items() if key != "Dispatcher"} == {
+                key: value for key, value in before.items() if key != "Dispatcher"
+            }, "only the heartbeat may change (raft, task history, CA settings and the rest stay)"
+        assert inner("itest-s2", "info", "--format", "{{.Swarm.Cluster.Spec.Dispatcher.HeartbeatPeriod}}") == "2s"
+
+        again = ansible.run(masters, MANAGER, args)
+        assert all(result["changed"] is False for result in again.values()), again
+        omitted = ansible.one("itest-s3", MANAGER, connection("masters"), diff=True)
+        assert omitted["changed"] is False and "dispatcher_heartbeat" not in omitted["diff"]["after"], omitted
+        assert swarm_spec()["Dispatcher"]["HeartbeatPeriod"] == 2 * SECOND, "omitted, the setting is left alone"
+    finally:
+        restored = ansible.one("itest-s1", MANAGER, {**args, "dispatcher_heartbeat": INIT_HEARTBEAT})
+        inner("itest-s1", "swarm", "update", *DEFAULT_SETTINGS)
+    assert restored.get("failed") is not True, restored
+    assert swarm_spec()["Dispatcher"]["HeartbeatPeriod"] == INIT_HEARTBEAT * SECOND
 
 
 def test_republished_consul_state_is_a_named_change(ansible: Ansible, kv):
@@ -253,6 +322,46 @@ def test_advertised_attributes_become_node_labels(ansible: Ansible, kv):
         assert labels[f"swarmops.{name}"] == record[name]
     assert labels["disk"] == "ssd"
     assert ansible.one("itest-s2", LABELS, connection("masters"))["changed"] is False
+
+
+def test_labels_we_do_not_own_survive_every_rerun_and_ours_follow_the_inventory(ansible: Ansible, kv):
+    """A label set by hand, and a placement marker, stay through swarm_node_labels and swarm_manager; a
+    master's inventory label is added, then removed when the inventory drops it, and the two modules
+    agree at every step (the second finds nothing to change)."""
+    hand_set = {"team": "payments", "swarmops.place.itest": "true"}
+    for node in ("itest-w1", "itest-s2"):
+        inner("itest-s1", "node", "update", *(f"--label-add={k}={v}" for k, v in hand_set.items()), node)
+    try:
+        labelled = ansible.run("itest-s1:itest-s2", LABELS, connection("masters"))
+        assert all(result["changed"] is False for result in labelled.values()), labelled
+        assert hand_set.items() <= node_labels("itest-w1").items()
+        assert node_labels("itest-w1")["disk"] == "ssd", "the worker's own inventory label stays"
+
+        with_rack = {**connection("masters"), "labels": {"rack": "r1"}}
+        check = ansible.one("itest-s2", MANAGER, with_rack, check=True)
+        assert check["changed"] is True and "labels" in check["changes"], check
+        assert "rack" not in node_labels("itest-s2"), "check mode must not label"
+        real = ansible.one("itest-s2", MANAGER, with_rack)
+        assert real["changed"] is True and "labels" in real["changes"], real
+        labels = node_labels("itest-s2")
+        assert labels["rack"] == "r1" and labels["swarmops.user-labels"] == "rack"
+        assert hand_set.items() <= labels.items()
+        assert ansible.one("itest-s2", MANAGER, with_rack)["changed"] is False
+        labelled = ansible.one("itest-s1", LABELS, connection("masters"))
+        assert labelled["changed"] is False, labelled["changes"]
+
+        dropped = ansible.one("itest-s2", MANAGER, connection("masters"))
+        assert dropped["changed"] is True and "labels" in dropped["changes"], dropped
+        labels = node_labels("itest-s2")
+        assert "rack" not in labels and "swarmops.user-labels" not in labels, labels
+        assert hand_set.items() <= labels.items()
+        assert ansible.one("itest-s2", MANAGER, connection("masters"))["changed"] is False
+        labelled = ansible.one("itest-s1", LABELS, connection("masters"))
+        assert labelled["changed"] is False, labelled["changes"]
+        assert hand_set.items() <= node_labels("itest-w1").items()
+    finally:
+        for node in ("itest-w1", "itest-s2"):
+            inner("itest-s1", "node", "update", *(f"--label-rm={key}" for key in hand_set), node)
 
 
 def test_a_manager_of_another_swarm_is_refused_naming_both_swarms(ansible: Ansible, kv):

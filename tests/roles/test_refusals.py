@@ -52,11 +52,21 @@ def test_a_host_both_master_and_node_is_refused(ansible: Ansible):
         ({"consul_http_port": "eighty"}, ["consul_http_port"]),
         ({"swarm_master_network_encrypted": "maybe"}, ["swarm_master_network_encrypted"]),
         ({"swarm_master_network_subnet": "10.9.0.1/24"}, ["swarm_master_network_subnet='10.9.0.1/24'", "10.9.0.0/24"]),
+        ({"swarm_master_dispatcher_heartbeat": 0}, ["swarm_master_dispatcher_heartbeat=0", "use 1-3600 seconds"]),
         ({"swarm_node_join_timeout": "soon"}, ["swarm_node_join_timeout"]),
         ({"swarm_services_list": [{"name": "hello", "replica": 2}]}, ["service 'hello'", "'replica'", "'replicas'"]),
         ({"swarmops_cluster": "Lab"}, ['consul_cluster="Lab"', RULE]),
     ],
-    ids=["consul-even", "consul-type", "master-type", "master-subnet", "node-type", "services-key", "cluster-name"],
+    ids=[
+        "consul-even",
+        "consul-type",
+        "master-type",
+        "master-subnet",
+        "master-heartbeat",
+        "node-type",
+        "services-key",
+        "cluster-name",
+    ],
 )
 def test_site_refuses_a_bad_variable_of_any_role_before_touching_a_host(ansible: Ansible, variables, fragments):
     refused_by_preflight(ansible, *fragments, **variables)
@@ -100,6 +110,49 @@ def test_consul_accepts_an_odd_number_it_can_find(ansible: Ansible, expect: int,
         hosts="consul_servers",
         extra_vars={"consul_bootstrap_expect": expect, "consul_retry_join": retry_join},
     )
+    assert run.returncode == 0, str(run)
+
+
+# ---------------------------------------------------------------- swarm_master: the swarm's address ranges
+
+
+def test_swarm_master_accepts_a_valid_subnet_and_pool(ansible: Ansible):
+    variables = {"swarm_master_network_subnet": "10.9.0.0/24", "swarm_master_default_addr_pool": ["10.20.0.0/16"]}
+    run = ansible.role("swarm_master", "validate", hosts="swarm_masters", extra_vars=variables)
+    assert run.returncode == 0, str(run)
+
+
+def test_swarm_master_names_a_bad_subnet_and_a_bad_pool_together(ansible: Ansible):
+    variables = {"swarm_master_network_subnet": "10.9.0.1/24", "swarm_master_default_addr_pool": ["10.20.0.0/33"]}
+    run = ansible.role("swarm_master", hosts="swarm_masters", extra_vars=variables)
+    message = run.refused("swarm_master_network_subnet='10.9.0.1/24'", "swarm_master_default_addr_pool='10.20.0.0/33'")
+    assert message.endswith(". Nothing was changed."), message
+
+
+# ---------------------------------------------------------------- swarm_master: the swarm's heartbeat
+
+
+@pytest.mark.parametrize(
+    ("value", "fragments"),
+    [
+        ("often", ["swarm_master_dispatcher_heartbeat", "int"]),
+        (2.5, ["swarm_master_dispatcher_heartbeat"]),
+        (0, ["swarm_master_dispatcher_heartbeat=0 is not a heartbeat period: use 1-3600 seconds"]),
+        (3601, ["swarm_master_dispatcher_heartbeat=3601 is not a heartbeat period: use 1-3600 seconds"]),
+    ],
+    ids=["word", "fraction", "zero", "above"],
+)
+def test_swarm_master_refuses_a_heartbeat_that_is_no_whole_number_of_seconds_in_range(
+    ansible: Ansible, value, fragments
+):
+    run = ansible.role("swarm_master", hosts="swarm_masters", extra_vars={"swarm_master_dispatcher_heartbeat": value})
+    run.refused(*fragments)
+
+
+@pytest.mark.parametrize("value", [1, "2", 3600])
+def test_swarm_master_accepts_a_heartbeat_in_range(ansible: Ansible, value):
+    variables = {"swarm_master_dispatcher_heartbeat": value}
+    run = ansible.role("swarm_master", "validate", hosts="swarm_masters", extra_vars=variables)
     assert run.returncode == 0, str(run)
 
 

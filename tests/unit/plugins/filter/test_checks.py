@@ -7,6 +7,7 @@ import pytest
 from ansible_collections.swarmops.cluster.plugins.filter.checks import (
     cidr_error,
     cluster_name_error,
+    heartbeat_error,
     service_list_errors,
 )
 
@@ -28,6 +29,20 @@ def test_cidr_error_names_the_variable_and_what_is_wrong():
     assert "did you mean 10.10.0.0/24?" in cidr_error("10.10.0.1/24", "pool")
     assert cidr_error("10.10.0.0", "pool").startswith("pool='10.10.0.0' is not in CIDR notation")
     assert cidr_error(["10.10.0.0/16"], "pool").startswith("pool=['10.10.0.0/16'] is not a string")
+
+
+@pytest.mark.parametrize("value", [1, 5, 3600, "2", " 7 ", None])
+def test_a_heartbeat_swarm_manager_takes_has_no_error(value):
+    """None is the module's "leave the swarm's setting alone"."""
+    assert heartbeat_error(value, "hb") == ""
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(0, "0"), ("0", "0"), (-1, "-1"), (3601, "3601"), ("soon", "'soon'"), (2.5, "2.5"), ([2], "[2]")],
+)
+def test_a_heartbeat_error_names_the_variable_the_value_and_the_range(value, shown):
+    assert heartbeat_error(value, "hb").startswith(f"hb={shown} is not a heartbeat period: use 1-3600 seconds")
 
 
 def test_the_walkthroughs_services_have_no_error():

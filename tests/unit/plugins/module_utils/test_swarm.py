@@ -14,11 +14,18 @@ from ansible_collections.swarmops.cluster.plugins.module_utils import _swarm as 
 from ansible_collections.swarmops.cluster.plugins.module_utils._common import SwarmOpsError
 from ansible_collections.swarmops.cluster.plugins.module_utils._docker import APIError
 from ansible_collections.swarmops.cluster.plugins.module_utils._swarm_agent import same_swarm
-from ansible_collections.swarmops.cluster.plugins.module_utils._swarm_labels import USER_LABELS, wanted_labels
+from ansible_collections.swarmops.cluster.plugins.module_utils._swarm_labels import (
+    USER_LABELS,
+    wanted_labels,
+    with_user_labels,
+)
 from ansible_collections.swarmops.cluster.plugins.module_utils._swarm_manager import (
     even_manager_warning,
+    heartbeat_seconds,
     manager_entries,
+    validate_heartbeat,
     validate_pools,
+    with_heartbeat,
 )
 
 INFO = {
@@ -203,6 +210,71 @@ def test_good_address_pools():
     validate_pools(["10.20.0.0/16", "10.30.0.0/20"], 24)
 
 
+# What inspect_swarm()["Spec"] answers on Docker 20.10 (CA settings and all).
+SWARM_SPEC = {
+    "Name": "default",
+    "Labels": {"owner": "ops"},
+    "Orchestration": {"TaskHistoryRetentionLimit": 5},
+    "Raft": {
+        "SnapshotInterval": 10000,
+        "KeepOldSnapshots": 0,
+        "LogEntriesForSlowFollowers": 500,
+        "ElectionTick": 10,
+        "HeartbeatTick": 1,
+    },
+    "Dispatcher": {"HeartbeatPeriod": 5_000_000_000},
+    "CAConfig": {"NodeCertExpiry": 7_776_000_000_000_000},
+    "TaskDefaults": {},
+    "EncryptionConfig": {"AutoLockManagers": False},
+}
+
+
+@pytest.mark.parametrize("value", [None, 1, 2, 5, 3600])
+def test_a_heartbeat_in_range_or_omitted_passes(value):
+    validate_heartbeat(value)
+
+
+@pytest.mark.parametrize("value", [0, -5, 3601, "2", 2.5, True])
+def test_a_heartbeat_out_of_range_is_refused_naming_the_value_and_the_range(value):
+    with pytest.raises(SwarmOpsError) as caught:
+        validate_heartbeat(value)
+    assert caught.value.msg.startswith(f"dispatcher_heartbeat={value!r} is not a heartbeat period: use 1-3600 seconds")
+    assert "Docker's default: 5" in caught.value.msg
+
+
+def test_a_heartbeat_refusal_names_the_variable_it_is_given():
+    with pytest.raises(SwarmOpsError, match=r"^swarm_master_dispatcher_heartbeat=0 "):
+        validate_heartbeat(0, "swarm_master_dispatcher_heartbeat")
+
+
+@pytest.mark.parametrize(
+    ("dispatcher", "seconds"),
+    [
+        ({"HeartbeatPeriod": 5_000_000_000}, 5),
+        ({"HeartbeatPeriod": 2_000_000_000}, 2),
+        ({"HeartbeatPeriod": 1_500_000_000}, 1.5),
+        ({}, None),
+        (None, None),
+    ],
+)
+def test_the_heartbeat_is_read_in_seconds(dispatcher, seconds):
+    spec = {**SWARM_SPEC, "Dispatcher": dispatcher}
+    assert heartbeat_seconds(spec) == seconds
+    assert type(heartbeat_seconds(spec)) is type(seconds)
+
+
+def test_setting_the_heartbeat_changes_that_field_alone_of_a_copy_of_the_full_spec():
+    original = json.loads(json.dumps(SWARM_SPEC))
+    updated = with_heartbeat(SWARM_SPEC, 2)
+    assert updated["Dispatcher"] == {"HeartbeatPeriod": 2_000_000_000}
+    assert {key: value for key, value in updated.items() if key != "Dispatcher"} == {
+        key: value for key, value in SWARM_SPEC.items() if key != "Dispatcher"
+    }
+    assert original == SWARM_SPEC, "the spec read from the engine is left as it was"
+    assert heartbeat_seconds(updated) == 2
+    assert with_heartbeat({"Name": "default"}, 3)["Dispatcher"] == {"HeartbeatPeriod": 3_000_000_000}
+
+
 def test_a_worker_is_in_our_swarm_when_one_of_its_managers_is_ours():
     published = {"swarmops/lab/managers/master0": json.dumps({"node_id": "m0"})}
     assert same_swarm([{"NodeID": "m0", "Addr": "10.0.0.2:2377"}], published)
@@ -228,3 +300,59 @@ def test_labels_keep_the_placement_markers_of_swarm_service():
     labels = wanted_labels(current, record)
     assert labels["swarmops.place.hello"] == "true"
     assert labels["swarmops.kernelversion"] == "6.1.0-18-amd64"
+
+
+# The one ownership rule, as swarm_manager applies it to its own node (user labels only) and
+# swarm_node_labels to every node (with the attribute labels): "before" is a node's labels.
+HAND_SET = {"team": "payments"}
+MARKER = {"swarmops.place.hello": "true"}
+
+
+@pytest.mark.parametrize(
+    ("before", "inventory", "after"),
+    [
+        ({**HAND_SET}, {}, {**HAND_SET}),
+        ({**HAND_SET}, {"rack": "r1"}, {**HAND_SET, "rack": "r1", USER_LABELS: "rack"}),
+        ({**HAND_SET, "rack": "r1", USER_LABELS: "rack"}, {}, {**HAND_SET}),
+        (
+            {**HAND_SET, "rack": "r1", "disk": "ssd", USER_LABELS: "disk,rack"},
+            {"disk": "nvme"},
+            {**HAND_SET, "disk": "nvme", USER_LABELS: "disk"},
+        ),
+        ({**MARKER, "rack": "r1", USER_LABELS: "rack"}, {"rack": 2}, {**MARKER, "rack": "2", USER_LABELS: "rack"}),
+        ({**MARKER, **HAND_SET, USER_LABELS: ""}, {}, {**MARKER, **HAND_SET}),
+    ],
+    ids=["hand-set-kept", "inventory-added", "dropped-removed", "replaced", "markers-untouched", "empty-list"],
+)
+def test_user_labels_we_own_follow_the_inventory_and_others_stay(before, inventory, after):
+    assert with_user_labels(before, inventory) == after
+    assert with_user_labels(after, inventory) == after, "a rerun changes nothing"
+
+
+def test_a_hand_set_label_the_inventory_then_declares_is_ours_from_then_on():
+    owned = with_user_labels({"team": "payments"}, {"team": "platform"})
+    assert owned == {"team": "platform", USER_LABELS: "team"}
+    assert with_user_labels(owned, {}) == {}
+
+
+def test_both_modules_label_a_manager_alike():
+    """swarm_manager (user labels) then swarm_node_labels (its record: attributes and the same user
+    labels) agree: the second finds nothing to change, whether a label was added or dropped."""
+    current = {**HAND_SET, **MARKER, "rack": "r1", USER_LABELS: "rack"}
+    for inventory in ({"rack": "r2", "zone": "a"}, {}):
+        by_manager = with_user_labels(current, inventory)
+        record = swarm.host_attributes(INFO, "10.0.0.7", inventory)
+        by_node_labels = wanted_labels(by_manager, record)
+        assert {key: value for key, value in by_node_labels.items() if key in by_manager} == by_manager
+        assert wanted_labels(by_node_labels, record) == by_node_labels
+        assert with_user_labels(by_node_labels, inventory) == by_node_labels
+        assert by_node_labels["team"] == "payments" and by_node_labels["swarmops.place.hello"] == "true"
+        current = by_node_labels
+    assert "rack" not in current and USER_LABELS not in current
+
+
+def test_attribute_labels_are_replaced_and_the_others_kept():
+    record = swarm.host_attributes(INFO, "10.0.0.7", {"disk": "ssd"})
+    current = {**HAND_SET, **MARKER, "swarmops.kernelversion": "5.10", "swarmops.ncpu": "1"}
+    labels = wanted_labels(current, record)
+    assert labels == {**HAND_SET, **MARKER, **swarm.node_labels(record), USER_LABELS: "disk"}
