@@ -104,11 +104,17 @@ def manager_entries(nodes: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return entries
 
 
+def tolerated_failures(total: int) -> int:
+    """How many managers of ``total`` may fail with the rest keeping quorum (a majority)."""
+    return max(total - (total // 2 + 1), 0)
+
+
 def even_manager_warning(total: int) -> str | None:
     if total > 0 and total % 2 == 0:
+        tolerated = tolerated_failures(total)
         return (
-            f"{total} managers tolerate no more failures than {total - 1}: "
-            f"{'2 managers tolerate no failure; ' if total == 2 else ''}use 3 or 5"
+            f"{total} managers tolerate {tolerated} failure{'' if tolerated == 1 else 's'}, no more than "
+            f"{total - 1} would: use an odd number of managers (3 or 5)"
         )
     return None
 

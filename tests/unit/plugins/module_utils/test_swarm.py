@@ -189,7 +189,9 @@ def test_even_manager_counts_warn(total, warns):
     warning = even_manager_warning(total)
     assert bool(warning) is warns
     if total == 2:
-        assert "2 managers tolerate no failure; use 3 or 5" in warning
+        assert warning == "2 managers tolerate 0 failures, no more than 1 would: use an odd number of managers (3 or 5)"
+    if total == 4:
+        assert warning == "4 managers tolerate 1 failure, no more than 3 would: use an odd number of managers (3 or 5)"
 
 
 @pytest.mark.parametrize(
