@@ -32,7 +32,7 @@ readonly CONSUL_IMAGE=swarmops/consul:1.8.7
 readonly NETWORK=server-overlay-network
 readonly SERVICES=(hello world hello-world)
 # Each service's image: the tag is its Dockerfile's ARG APP_VERSION, as in inventories/lab.
-declare -rA IMAGE=([hello]=swarmops/hello:0.1.0 [world]=swarmops/world:0.1.0 [hello-world]=swarmops/hello-world:0.2.0)
+declare -rA IMAGE=([hello]=swarmops/hello:0.2.0 [world]=swarmops/world:0.2.0 [hello-world]=swarmops/hello-world:0.2.0)
 readonly SERVICE_PORT=8080
 readonly ANONYMOUS_TOKEN=00000000-0000-0000-0000-000000000002
 

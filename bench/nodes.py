@@ -190,8 +190,8 @@ class ImageSet:
         gv = lab_group_vars().get("all.yml", {})
         self.consul = str(gv.get("consul_image", "swarmops/consul:1.8.7"))
         self.apps = [str(item["name"]) for item in gv.get("swarm_services_images", [])] or [
-            "swarmops/hello:0.1.0",
-            "swarmops/world:0.1.0",
+            "swarmops/hello:0.2.0",
+            "swarmops/world:0.2.0",
             SMOKE_IMAGE,
         ]
         self._apps_bundle: Path | None = None

@@ -186,7 +186,7 @@ EXAMPLES = r"""
 - name: Deploy hello like the walkthrough, on the overlay network, reachable by name
   swarmops.cluster.swarm_service:
     name: hello
-    image: swarmops/hello:0.1.0
+    image: swarmops/hello:0.2.0
     networks: [server-overlay-network]
     endpoint_mode: dnsrr
     catalog_port: 8080
@@ -196,7 +196,7 @@ EXAMPLES = r"""
 - name: Pack small services onto as few workers as possible, never on old kernels
   swarmops.cluster.swarm_service:
     name: world
-    image: swarmops/world:0.1.0
+    image: swarmops/world:0.2.0
     strategy: binpack
     filters:
       - kernelversion!=4.*

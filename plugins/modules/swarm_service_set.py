@@ -55,10 +55,10 @@ EXAMPLES = r"""
       endpoint_mode: dnsrr
     services:
       - name: hello
-        image: swarmops/hello:0.1.0
+        image: swarmops/hello:0.2.0
         publish: [{target_port: 8080, mode: host}]
       - name: world
-        image: swarmops/world:0.1.0
+        image: swarmops/world:0.2.0
         publish: [{target_port: 8080, mode: host}]
       - name: hello-world
         image: swarmops/hello-world:0.2.0

@@ -34,8 +34,8 @@ MANAGER = "itest-sm"
 WORKERS = ("itest-sa", "itest-sb", "itest-sc")
 NODES = (MANAGER, *WORKERS)
 NET = "server-overlay-network"
-HELLO = "swarmops/hello:0.1.0"
-WORLD = "swarmops/world:0.1.0"
+HELLO = "swarmops/hello:0.2.0"
+WORLD = "swarmops/world:0.2.0"
 HELLO_WORLD = "swarmops/hello-world:0.2.0"
 MARKER = "swarmops.place."
 # Probes need no health check: their tasks count as running as soon as they start.

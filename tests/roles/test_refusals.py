@@ -15,7 +15,7 @@ from .conftest import GROUPS, ROOT, Ansible
 
 SITE = "playbooks/site.yml"
 PREFLIGHT = "playbooks/preflight.yml"
-SERVICES = [{"name": "hello", "image": "swarmops/hello:0.1.0"}, {"name": "world", "image": "swarmops/world:0.1.0"}]
+SERVICES = [{"name": "hello", "image": "swarmops/hello:0.2.0"}, {"name": "world", "image": "swarmops/world:0.2.0"}]
 RULE = "1-63 characters of a-z, 0-9, '-' and '_', starting and ending with a letter or digit"
 
 
@@ -166,7 +166,7 @@ VALID_KEYS = "valid keys: args, catalog_port, catalog_tags, command, endpoint_mo
     ("services", "defaults", "fragments"),
     [
         (
-            [{"name": "hello", "image": "swarmops/hello:0.1.0", "replica": 2}],
+            [{"name": "hello", "image": "swarmops/hello:0.2.0", "replica": 2}],
             None,
             [
                 "service 'hello' (swarm_services_list[0]) has unknown key 'replica' (did you mean 'replicas'?)",

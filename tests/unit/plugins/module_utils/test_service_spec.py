@@ -24,7 +24,7 @@ from ansible_collections.swarmops.cluster.plugins.module_utils._swarm_service im
 def params(**overrides):
     base = {
         "name": "hello",
-        "image": "swarmops/hello:0.1.0",
+        "image": "swarmops/hello:0.2.0",
         "command": None,
         "args": None,
         "env": {},
