@@ -162,7 +162,7 @@ def test_a_stored_spec_compares_equal_to_the_desired_one():
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"image": "swarmops/hello:0.2.0"}, "image"),
+        ({"image": "swarmops/hello:0.3.0"}, "image"),
         ({"replicas": 2}, "replicas"),
         ({"env": {"A": "1"}}, "env"),
         ({"endpoint_mode": "vip"}, "endpoint_mode"),
