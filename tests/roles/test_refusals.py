@@ -196,7 +196,7 @@ def test_swarm_services_refuses_a_bad_service_before_any_deploy(ansible: Ansible
 
 def test_swarm_services_accepts_the_walkthroughs_services(ansible: Ansible):
     lab = yaml.safe_load((ROOT / "inventories/lab/group_vars/all.yml").read_text())
-    variables = {key: lab[key] for key in ("swarm_services_list", "swarm_services_defaults")}
+    variables = {key: lab[key] for key in ("swarm_services_list", "swarm_services_defaults", "swarmops_lab_replicas")}
     run = ansible.role("swarm_services", "validate", hosts="swarm_masters", extra_vars=variables)
     assert run.returncode == 0, str(run)
 
