@@ -21,7 +21,7 @@ from ansible_collections.swarmops.cluster.plugins.module_utils._common import Sw
 from ansible_collections.swarmops.cluster.plugins.module_utils._docker import APIError
 from ansible_collections.swarmops.cluster.plugins.module_utils._keys import KeyLayout, validate_host_name
 from ansible_collections.swarmops.cluster.plugins.module_utils._module import SwarmOpsModule
-from ansible_collections.swarmops.cluster.plugins.module_utils._swarm import validate_positive
+from ansible_collections.swarmops.cluster.plugins.module_utils._swarm import LocalSwarm, validate_positive
 
 NODE_OPTIONS: dict[str, dict[str, Any]] = {
     "cluster": {"type": "str", "required": True},
@@ -277,15 +277,14 @@ class SwarmNode(SwarmOpsModule):
                 f"{', '.join(missing)}: not a node of this swarm (its nodes: "
                 f"{', '.join(sorted(view['hostname'] for view in views))}). Nothing was changed."
             )
-        self._missing = [name for name in missing if validate_host_name(name)]
+        for name in missing:
+            validate_host_name(name)  # a Consul key segment: refused before anything changes
         targets = list({view["id"]: view for view in found.values()}.values())
         self._guard(views, targets)
-        if params["state"] == "absent":
-            targets = self._settle_leaving(targets)
         if params["state"] == "present":
             self._present(targets)
         else:
-            self._absent(targets)
+            self._absent(self._settle_leaving(targets), missing)
         after = {view["id"]: view for view in self._views()}
         return self.result(
             nodes={view["hostname"]: _shown(after.get(view["id"])) for view in targets},
@@ -305,13 +304,13 @@ class SwarmNode(SwarmOpsModule):
 
     def _local_manager(self) -> str:
         info = self.call("report its state (docker info)", self.docker.info)
-        swarm = info.get("Swarm") or {}
-        if swarm.get("LocalNodeState") != "active" or not swarm.get("ControlAvailable"):
+        local = LocalSwarm(info)
+        if not (local.active and local.is_manager):
             raise SwarmOpsError(
                 f"{info.get('Name', 'this host')} is not a manager of an active swarm "
-                f"(state {swarm.get('LocalNodeState')!r}): run swarm_node on a manager"
+                f"(state {local.state!r}): run swarm_node on a manager"
             )
-        return swarm["NodeID"]
+        return local.node_id
 
     def _views(self) -> list[dict[str, Any]]:
         return [node_view(node) for node in self.call("list the swarm's nodes", self.docker.api.nodes)]
@@ -377,12 +376,9 @@ class SwarmNode(SwarmOpsModule):
             )
         if availability in ("drain", "pause"):
             self._set_availability(targets, availability)
-        if role == "manager":
+        if role:
             for view in targets:
-                self._set_role(view, "manager")
-        if role == "worker":
-            for view in targets:
-                self._set_role(view, "worker")
+                self._set_role(view, role)
         if availability == "active":
             self._set_availability(targets, availability)
 
@@ -399,7 +395,8 @@ class SwarmNode(SwarmOpsModule):
             self._wait_drained(draining, before)
 
     def _wait_drained(self, leaving: set[str], targets: dict[str, tuple[str, int]]) -> None:
-        names = ", ".join(sorted(self._name(node_id, self._views()) for node_id in leaving))
+        views = self._views()
+        names = ", ".join(sorted(self._name(node_id, views) for node_id in leaving))
         self.step = f"wait until the tasks of {names} run on other nodes"
         wait_for(
             f"the tasks of {names} run on other nodes",
@@ -446,14 +443,13 @@ class SwarmNode(SwarmOpsModule):
         if self.params["force"] or self.check_mode:
             return targets
         ids = {view["id"] for view in targets}
-
-        def up() -> list[dict[str, Any]]:
-            return [view for view in self._views() if view["id"] in ids and view["state"] != "down"]
-
         deadline = time.monotonic() + min(LEAVE_GRACE, self.params["wait_timeout"])
-        while up() and time.monotonic() < deadline:
+        while True:
+            current = {view["id"]: view for view in self._views() if view["id"] in ids}
+            still = [view for view in current.values() if view["state"] != "down"]
+            if not still or time.monotonic() >= deadline:
+                break
             time.sleep(POLL)
-        still = up()
         if still:
             names = ", ".join(sorted(view["hostname"] for view in still))
             raise SwarmOpsError(
@@ -461,10 +457,10 @@ class SwarmNode(SwarmOpsModule):
                 "leave first (docker swarm leave on that host; playbooks/remove-node.yml does) or give force=true "
                 "to remove it as it is. Nothing was changed."
             )
-        current = {view["id"]: view for view in self._views()}
         return [current.get(view["id"], view) for view in targets]
 
-    def _absent(self, targets: list[dict[str, Any]]) -> None:
+    def _absent(self, targets: list[dict[str, Any]], missing: list[str]) -> None:
+        """Drain, demote and remove ``targets``; forget them, and the ``missing`` names, in Consul."""
         for view in targets:
             self.diff.add(
                 f"nodes.{view['hostname']}", {"role": view["role"], "availability": view["availability"]}, None
@@ -479,8 +475,7 @@ class SwarmNode(SwarmOpsModule):
                 f"remove node {view['hostname']} from the swarm{' (forced)' if force else ''}",
                 partial(self.call, f"remove node {view['hostname']}", self.docker.api.remove_node, view["id"], force),
             )
-        removed = {view["hostname"] for view in targets}
-        for name in sorted(removed | set(self._missing)):
+        for name in sorted({view["hostname"] for view in targets} | set(missing)):
             self._forget(name)
 
     def _forget(self, host: str) -> None:
