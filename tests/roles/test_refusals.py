@@ -226,3 +226,23 @@ def test_aws_refuses_a_cluster_name_site_would_refuse_before_asking_aws(ansible:
     variables = {"aws_infra_cluster": name, "aws_infra_endpoint_url": "http://127.0.0.1:9"}
     run = ansible.playbook("playbooks/aws.yml", extra_vars=variables)
     run.refused(f"aws_infra_cluster={name!r}".replace("'", '"'), RULE)
+
+
+# ---------------------------------------------------------------- upgrade.yml's inputs
+
+
+@pytest.mark.parametrize(
+    ("variables", "fragments"),
+    [
+        ({"swarmops_maintenance": "reboot"}, ['swarmops_maintenance="reboot"', "use engine", "or restart"]),
+        ({"swarmops_rolling_batch": 0}, ["swarmops_rolling_batch=0", "1%-100%"]),
+        ({"swarmops_rolling_batch": "101%"}, ['swarmops_rolling_batch="101%"', "1%-100%"]),
+        ({"swarmops_rolling_batch": "two"}, ['swarmops_rolling_batch="two"', "number of workers per batch"]),
+        ({"swarmops_rolling_hosts": "node0,nosuch"}, ["nosuch: not in swarm_masters or swarm_nodes", "master0"]),
+    ],
+    ids=["action", "batch-zero", "batch-percent", "batch-word", "hosts"],
+)
+def test_upgrade_refuses_bad_input_before_asking_any_host(ansible: Ansible, variables, fragments):
+    run = ansible.playbook("playbooks/upgrade.yml", extra_vars=variables)
+    message = run.refused(*fragments)
+    assert "Nothing was changed" in message
