@@ -201,7 +201,7 @@ def test_swarm_services_accepts_the_walkthroughs_services(ansible: Ansible):
     assert run.returncode == 0, str(run)
 
 
-# ---------------------------------------------------------------- docker_engine: the version
+# ---------------------------------------------------------------- docker_engine: the version and the restart guard
 
 
 @pytest.mark.parametrize(
@@ -213,10 +213,11 @@ def test_swarm_services_accepts_the_walkthroughs_services(ansible: Ansible):
         ({"docker_engine_version": "20.10 24"}, ['docker_engine_version="20.10 24" is no package version']),
         ({"docker_engine_version": "=20.10.24"}, ['docker_engine_version="=20.10.24" is no package version']),
         ({"docker_engine_version": "latest"}, ['docker_engine_version="latest" is no package version']),
+        ({"docker_engine_restart_allowed": "maybe"}, ["docker_engine_restart_allowed", "bool"]),
     ],
-    ids=["number", "list", "blank", "operator", "word"],
+    ids=["number", "list", "blank", "operator", "word", "restart-allowed"],
 )
-def test_docker_engine_refuses_a_bad_version_before_touching_the_host(
+def test_docker_engine_refuses_a_bad_version_or_restart_setting_before_touching_the_host(
     ansible: Ansible, variables, fragments
 ):
     run = ansible.role("docker_engine", hosts="consul_servers", extra_vars=variables)
