@@ -30,6 +30,7 @@ BAD: dict[tuple[str, str], tuple[str, Any, str]] = {
     ("consul", "validate"): ("consul_retry_join", {"a": "mapping"}, "consul_retry_join"),
     ("consul", "forget"): ("consul_forget_hosts", {"a": "mapping"}, "consul_forget_hosts"),
     ("docker_engine", "main"): ("docker_engine_start_timeout", "soon", "docker_engine_start_timeout"),
+    ("docker_engine", "restart"): ("docker_engine_start_timeout", "soon", "docker_engine_start_timeout"),
     ("images", "main"): ("images_list", [{"name": "x", "tag": "y"}], "tag"),
     ("python_env", "main"): ("python_env_packages", {"docker": "7"}, "python_env_packages"),
     ("swarm_master", "main"): ("swarm_master_availability", "sleeping", "swarm_master_availability must be one of"),

@@ -201,6 +201,37 @@ def test_swarm_services_accepts_the_walkthroughs_services(ansible: Ansible):
     assert run.returncode == 0, str(run)
 
 
+# ---------------------------------------------------------------- docker_engine: the version and the restart guard
+
+
+@pytest.mark.parametrize(
+    ("variables", "fragments"),
+    [
+        # YAML reads 20.10 as the number 20.1: refused, not installed as 20.1.
+        ({"docker_engine_version": 20.10}, ["docker_engine_version=20.1 is no package", '"20.10.24+dfsg1-1+b3"']),
+        ({"docker_engine_version": ["20.10.24"]}, ["docker_engine_version=", "is no package version"]),
+        ({"docker_engine_version": "20.10 24"}, ['docker_engine_version="20.10 24" is no package version']),
+        ({"docker_engine_version": "=20.10.24"}, ['docker_engine_version="=20.10.24" is no package version']),
+        ({"docker_engine_version": "latest"}, ['docker_engine_version="latest" is no package version']),
+        ({"docker_engine_restart_allowed": "maybe"}, ["docker_engine_restart_allowed", "bool"]),
+    ],
+    ids=["number", "list", "blank", "operator", "word", "restart-allowed"],
+)
+def test_docker_engine_refuses_a_bad_version_or_restart_setting_before_touching_the_host(
+    ansible: Ansible, variables, fragments
+):
+    run = ansible.role("docker_engine", hosts="consul_servers", extra_vars=variables)
+    run.refused(*fragments)
+
+
+@pytest.mark.parametrize("version", ["20.10.24+dfsg1-1+b3", "5:24.0.7-1~debian.12~bookworm", "24.0.7-1.el9", ""])
+def test_docker_engine_takes_a_package_version_past_its_first_check(ansible: Ansible, version: str):
+    # The next task gathers facts from the stand-in host, which has no Python: it fails there.
+    run = ansible.role("docker_engine", hosts="consul_servers", extra_vars={"docker_engine_version": version})
+    failure = run.failure()
+    assert failure.action == "ansible.builtin.setup", str(run)
+
+
 # ---------------------------------------------------------------- cluster names and Consul's address
 
 
