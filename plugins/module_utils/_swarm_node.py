@@ -261,8 +261,36 @@ def wait_for(what: str, check: Callable[[], list[str]], timeout: float, interval
         time.sleep(interval)
 
 
-class SwarmNode(SwarmOpsModule):
+class ManagerModule(SwarmOpsModule):
+    """A module that runs on a manager and reads the swarm's nodes, services and tasks."""
+
+    #: Named in the refusal when the host is no manager.
+    module_name = "this module"
+
+    def _local_manager(self) -> str:
+        info = self.call("report its state (docker info)", self.docker.info)
+        local = LocalSwarm(info)
+        if not (local.active and local.is_manager):
+            raise SwarmOpsError(
+                f"{info.get('Name', 'this host')} is not a manager of an active swarm "
+                f"(state {local.state!r}): run {self.module_name} on a manager"
+            )
+        return local.node_id
+
+    def _views(self) -> list[dict[str, Any]]:
+        return [node_view(node) for node in self.call("list the swarm's nodes", self.docker.api.nodes)]
+
+    def _services(self) -> list[dict[str, Any]]:
+        return self.call("list the services", self.docker.api.services)
+
+    def _tasks(self) -> list[dict[str, Any]]:
+        return self.call("list the tasks", self.docker.api.tasks)
+
+
+class SwarmNode(ManagerModule):
     """The named nodes' role, availability and membership, changed from this manager."""
+
+    module_name = "swarm_node"
 
     def run(self) -> dict[str, Any]:
         params = self.params
@@ -301,25 +329,6 @@ class SwarmNode(SwarmOpsModule):
             raise SwarmOpsError("role and availability apply to state=present only: leave them out with state=absent")
         if self.params["state"] == "present" and not (self.params["role"] or self.params["availability"]):
             raise SwarmOpsError("state=present changes role or availability: give at least one of them")
-
-    def _local_manager(self) -> str:
-        info = self.call("report its state (docker info)", self.docker.info)
-        local = LocalSwarm(info)
-        if not (local.active and local.is_manager):
-            raise SwarmOpsError(
-                f"{info.get('Name', 'this host')} is not a manager of an active swarm "
-                f"(state {local.state!r}): run swarm_node on a manager"
-            )
-        return local.node_id
-
-    def _views(self) -> list[dict[str, Any]]:
-        return [node_view(node) for node in self.call("list the swarm's nodes", self.docker.api.nodes)]
-
-    def _services(self) -> list[dict[str, Any]]:
-        return self.call("list the services", self.docker.api.services)
-
-    def _tasks(self) -> list[dict[str, Any]]:
-        return self.call("list the tasks", self.docker.api.tasks)
 
     # -- guards ----------------------------------------------------------------------------
 

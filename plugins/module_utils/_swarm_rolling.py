@@ -17,12 +17,11 @@ from functools import partial
 from typing import Any
 
 from ansible_collections.swarmops.cluster.plugins.module_utils._common import SwarmOpsError
-from ansible_collections.swarmops.cluster.plugins.module_utils._module import SwarmOpsModule
-from ansible_collections.swarmops.cluster.plugins.module_utils._swarm import LocalSwarm, validate_positive
+from ansible_collections.swarmops.cluster.plugins.module_utils._swarm import validate_positive
 from ansible_collections.swarmops.cluster.plugins.module_utils._swarm_node import (
+    ManagerModule,
     can_run,
     find_nodes,
-    node_view,
     placement_errors,
     running_tasks,
     service_demand,
@@ -184,8 +183,10 @@ def services_pending(
     return pending
 
 
-class SwarmRolling(SwarmOpsModule):
+class SwarmRolling(ManagerModule):
     """The plan of a rolling maintenance and its guards, or the wait after one host."""
+
+    module_name = "swarm_rolling"
 
     def run(self) -> dict[str, Any]:
         params = self.params
@@ -193,28 +194,10 @@ class SwarmRolling(SwarmOpsModule):
         names = params["names"]
         if not names or any(not str(name).strip() for name in names):
             raise SwarmOpsError(f"names={names!r}: give one or more swarm node host names (or node IDs)")
-        self._require_manager()
+        self._local_manager()
         if params["mode"] == "plan":
             return self._plan()
         return self._wait()
-
-    def _require_manager(self) -> None:
-        info = self.call("report its state (docker info)", self.docker.info)
-        local = LocalSwarm(info)
-        if not (local.active and local.is_manager):
-            raise SwarmOpsError(
-                f"{info.get('Name', 'this host')} is not a manager of an active swarm "
-                f"(state {local.state!r}): run swarm_rolling on a manager"
-            )
-
-    def _views(self) -> list[dict[str, Any]]:
-        return [node_view(node) for node in self.call("list the swarm's nodes", self.docker.api.nodes)]
-
-    def _services(self) -> list[dict[str, Any]]:
-        return self.call("list the services", self.docker.api.services)
-
-    def _tasks(self) -> list[dict[str, Any]]:
-        return self.call("list the tasks", self.docker.api.tasks)
 
     def _plan(self) -> dict[str, Any]:
         views = self._views()
