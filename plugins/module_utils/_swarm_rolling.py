@@ -229,7 +229,7 @@ class SwarmRolling(ManagerModule):
         self.step = f"wait until {what}"
         wait_for(what, lambda: [entry for check in checks for entry in check()], self.params["wait_timeout"])
         views = self._views()
-        found, _ = find_nodes(views, self.params["names"])
+        found = find_nodes(views, self.params["names"])[0]
         return self.result(nodes={name: _shown(view) for name, view in found.items()})
 
     def _cluster_check(self, names: list[str]) -> list[str]:
