@@ -47,7 +47,7 @@ unit() {
 
 roles() {
   say "roles and playbooks: entry points, and every bad input refused before any change (no host touched)"
-  python -m pytest -q tests/roles
+  python -m pytest -q -n auto tests/roles
 }
 
 sanity() {
@@ -115,7 +115,9 @@ molecule_scenarios() {
     scenario=$(basename "$scenario")
     [[ " ${BESIDE[*]} " == *" $scenario "* ]] && continue
     say "molecule: $scenario"
+    local begun=$SECONDS
     molecule test -s "$scenario"
+    echo "test: molecule $scenario took $((SECONDS - begun)) s"
   done
   local index failed=()
   for index in "${!pids[@]}"; do
@@ -135,13 +137,20 @@ stages=("$@")
 [[ ${#stages[@]} -gt 0 ]] || stages=(lint unit roles sanity build targets integration bench molecule)
 for stage in "${stages[@]}"; do
   case $stage in
-    lint | unit | roles | sanity | build | targets | integration | bench) "$stage" ;;
-    molecule) molecule_scenarios ;;
+    lint | unit | roles | sanity | build | targets | integration | bench | molecule) ;;
     *)
       echo "test: unknown stage '$stage' (lint unit roles sanity build targets integration bench molecule)" >&2
       exit 2
       ;;
   esac
 done
+# Each stage's time, so that a slow stage shows in the log (the suite's budget is the sum).
+timings=()
+for stage in "${stages[@]}"; do
+  begun=$SECONDS
+  if [[ $stage == molecule ]]; then molecule_scenarios; else "$stage"; fi
+  timings+=("$stage $((SECONDS - begun))s")
+  echo "test: stage $stage took $((SECONDS - begun)) s"
+done
 echo
-echo "test: all stages passed: ${stages[*]}"
+echo "test: all stages passed in ${SECONDS} s: ${timings[*]}"
