@@ -100,9 +100,18 @@ bench() {
 # Their output is printed when they end; a failure fails the stage.
 BESIDE=(consul engine)
 
+# What a failed scenario's log says of its failure: the failed tasks, and the last lines of the
+# steps that failed. Printed last, so that the end of a long log shows why it failed.
+failure_excerpt() {
+  local log=$1
+  echo "test: molecule $2 failed; its failed tasks (the last 120 lines of them):"
+  grep -a -A24 -E 'fatal: \[|FAILED! =>|failed: \[' "$log" | grep -av 'FAILED - RETRYING' | tail -120 || true
+  grep -a -E 'Executed: Failed|^ERROR' "$log" | tail -5 || true
+}
+
 molecule_scenarios() {
   engine
-  local scenario logs pids=() names=()
+  local scenario logs begun pids=() names=() failed=()
   logs=$(mktemp -d)
   for scenario in "${BESIDE[@]}"; do
     [[ -d molecule/$scenario ]] || continue
@@ -115,11 +124,14 @@ molecule_scenarios() {
     scenario=$(basename "$scenario")
     [[ " ${BESIDE[*]} " == *" $scenario "* ]] && continue
     say "molecule: $scenario"
-    local begun=$SECONDS
-    molecule test -s "$scenario"
-    echo "test: molecule $scenario took $((SECONDS - begun)) s"
+    begun=$SECONDS
+    if molecule test -s "$scenario" 2>&1 | tee "$logs/$scenario.log"; then
+      echo "test: molecule $scenario took $((SECONDS - begun)) s"
+    else
+      failed+=("$scenario")
+    fi
   done
-  local index failed=()
+  local index
   for index in "${!pids[@]}"; do
     if wait "${pids[$index]}"; then
       say "molecule: ${names[$index]} (ran in the background): passed"
@@ -128,6 +140,9 @@ molecule_scenarios() {
       say "molecule: ${names[$index]} (ran in the background): FAILED"
     fi
     cat "$logs/${names[$index]}.log"
+  done
+  for scenario in "${failed[@]}"; do
+    failure_excerpt "$logs/$scenario.log" "$scenario"
   done
   rm -rf "$logs"
   [[ ${#failed[@]} -eq 0 ]] || { echo "test: molecule scenario(s) failed: ${failed[*]}" >&2; return 1; }
