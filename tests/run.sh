@@ -159,13 +159,64 @@ for stage in "${stages[@]}"; do
       ;;
   esac
 done
+# Stages that run in the background beside another one when both are asked for (the full suite):
+# the targets (moto, no engine) and the bench (a lab of its own) beside the integration tests, whose
+# ansible runs leave a part of the machine idle. Their output is printed when the stage they run
+# beside ends; a failure fails the run there.
+declare -A BESIDE_STAGE=([targets]=integration [bench]=integration)
+asked() { [[ " ${stages[*]} " == *" $1 "* ]]; }
+
+run_stage() {
+  local stage=$1 begun=$SECONDS
+  if [[ $stage == molecule ]]; then molecule_scenarios; else "$stage"; fi
+  echo "test: stage $stage took $((SECONDS - begun)) s"
+}
+
 # Each stage's time, so that a slow stage shows in the log (the suite's budget is the sum).
 timings=()
 for stage in "${stages[@]}"; do
+  host=${BESIDE_STAGE[$stage]:-}
+  [[ -n $host ]] && asked "$host" && continue
   begun=$SECONDS
-  if [[ $stage == molecule ]]; then molecule_scenarios; else "$stage"; fi
+  others=()
+  for other in "${!BESIDE_STAGE[@]}"; do
+    [[ ${BESIDE_STAGE[$other]} == "$stage" ]] && asked "$other" && others+=("$other")
+  done
+  if [[ ${#others[@]} -eq 0 ]]; then
+    run_stage "$stage"
+    timings+=("$stage $((SECONDS - begun))s")
+    continue
+  fi
+  # The engine and the images once, here, before two stages would start them at once.
+  engine
+  beside_logs=$(mktemp -d)
+  beside_pids=()
+  for other in "${others[@]}"; do
+    say "stage $other (in the background beside $stage; its output follows when $stage ends)"
+    (set -e; run_stage "$other") >"$beside_logs/$other.log" 2>&1 &
+    beside_pids+=("$!")
+  done
+  # In a subshell, so that a failure still prints the background stages' output (set -e holds inside).
+  set +e
+  (set -e; run_stage "$stage")
+  rc=$?
+  set -e
+  failed=()
+  [[ $rc -eq 0 ]] || failed+=("$stage")
   timings+=("$stage $((SECONDS - begun))s")
-  echo "test: stage $stage took $((SECONDS - begun)) s"
+  for index in "${!others[@]}"; do
+    other=${others[$index]}
+    if wait "${beside_pids[$index]}"; then
+      say "stage $other (ran beside $stage): passed"
+    else
+      say "stage $other (ran beside $stage): FAILED"
+      failed+=("$other")
+    fi
+    cat "$beside_logs/$other.log"
+    timings+=("$other $(sed -n "s/^test: stage $other took \([0-9]*\) s$/\1/p" "$beside_logs/$other.log")s (beside $stage)")
+  done
+  rm -rf "$beside_logs"
+  [[ ${#failed[@]} -eq 0 ]] || { echo "test: stage(s) failed: ${failed[*]}" >&2; exit 1; }
 done
 echo
 echo "test: all stages passed in ${SECONDS} s: ${timings[*]}"
